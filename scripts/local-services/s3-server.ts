@@ -1,0 +1,155 @@
+/**
+ * A local S3-compatible server: s3rver (filesystem-backed) behind a thin front that adds what s3rver lacks and AWS S3
+ * has had since 2024 — atomic conditional writes (`If-None-Match: *` and `If-Match: <etag>` on PutObject, answered with
+ * 412 PreconditionFailed). Mutations of one key are serialised so the check and the write cannot interleave.
+ * Used by the tests and by the local stack; production talks to real S3 (or R2/MinIO) with the same adapter.
+ */
+import crypto from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import S3rver from 's3rver';
+
+export interface LocalS3Options {
+  directory: string;
+  port?: number;
+  host?: string;
+  buckets?: string[];
+  /** Serve plain s3rver (no conditional writes), to exercise the adapter's emulated fallback. */
+  plain?: boolean;
+}
+
+export interface LocalS3 {
+  endpoint: string;
+  port: number;
+  /** Stops accepting connections (data stays on disk); `start()` brings it back on the same port. */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface FilesystemStoreLike {
+  existsObject(bucket: string, key: string): Promise<boolean>;
+  getMetadata(bucket: string, key: string): Promise<{ etag?: string }>;
+}
+
+/**
+ * s3rver encrypts ListObjectsV2 continuation tokens with single DES, which OpenSSL 3 (Node ≥ 17) no longer offers,
+ * so every truncated listing failed with a 500. Triple DES with three equal keys is single DES, and is available:
+ * map s3rver's calls onto it. Affects only the process that runs the local server (tests, local stack).
+ */
+function patchDesForS3rver() {
+  const mod = crypto as unknown as Record<string, unknown> & { __yiVlDesPatched?: boolean };
+  if (mod.__yiVlDesPatched) return;
+  const toEde3 = (key: crypto.CipherKey) => Buffer.concat([key as Buffer, key as Buffer, key as Buffer]);
+  const { createCipheriv, createDecipheriv } = crypto;
+  mod.createCipheriv = (alg: string, key: crypto.CipherKey, iv: crypto.BinaryLike | null) =>
+    alg === 'des' ? createCipheriv('des-ede3-cbc', toEde3(key), iv) : createCipheriv(alg, key, iv);
+  mod.createDecipheriv = (alg: string, key: crypto.CipherKey, iv: crypto.BinaryLike | null) =>
+    alg === 'des' ? createDecipheriv('des-ede3-cbc', toEde3(key), iv) : createDecipheriv(alg, key, iv);
+  mod.__yiVlDesPatched = true;
+}
+
+export const LOCAL_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+
+export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
+  patchDesForS3rver();
+  const host = options.host ?? '127.0.0.1';
+  const s3 = new S3rver({
+    directory: options.directory,
+    silent: true,
+    configureBuckets: (options.buckets ?? []).map((name) => ({ name })),
+    vhostBuckets: false,
+  });
+  // Serve s3rver's request handler from our own listener (so it can stop and start); buckets are created here.
+  await s3.configureBuckets();
+  const handler = s3.callback();
+  const store = (s3 as unknown as { store: FilesystemStoreLike }).store;
+  const locks = new Map<string, Promise<void>>();
+
+  async function withKeyLock(lockKey: string, fn: (release: () => void) => Promise<void>): Promise<void> {
+    const previous = locks.get(lockKey) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => {
+      release = r;
+    });
+    const chained = previous.then(() => mine);
+    locks.set(lockKey, chained);
+    await previous;
+    try {
+      await fn(release);
+    } catch (err) {
+      release();
+      throw err;
+    } finally {
+      void chained.then(() => {
+        if (locks.get(lockKey) === chained) locks.delete(lockKey);
+      });
+    }
+  }
+
+  function preconditionFailed(res: ServerResponse, key: string) {
+    res.writeHead(412, { 'content-type': 'application/xml' });
+    res.end(
+      `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-Match</Condition><Key>${key}</Key></Error>`,
+    );
+  }
+
+  async function onRequest(req: IncomingMessage, res: ServerResponse) {
+    const url = new URL(req.url ?? '/', 'http://local');
+    const [, bucket, ...rest] = url.pathname.split('/');
+    const key = decodeURIComponent(rest.join('/'));
+    // Object-level PUT/DELETE (the SDK tags requests with `?x-id=…`); sub-resources like ?uploadId pass through.
+    const objectLevel = [...url.searchParams.keys()].every((k) => k === 'x-id');
+    const mutating = (req.method === 'PUT' || req.method === 'DELETE') && bucket && key && objectLevel;
+    if (options.plain || !mutating) {
+      handler(req, res);
+      return;
+    }
+    await withKeyLock(`${bucket}/${key}`, async (release) => {
+      res.on('close', release);
+      const ifNoneMatch = req.headers['if-none-match'];
+      const ifMatch = req.headers['if-match'];
+      if (req.method === 'PUT' && (ifNoneMatch || ifMatch)) {
+        const exists = await store.existsObject(bucket!, key);
+        if (ifNoneMatch === '*' && exists) return preconditionFailed(res, key);
+        if (ifMatch) {
+          const etag = exists ? (await store.getMetadata(bucket!, key)).etag : undefined;
+          const want = String(ifMatch).replaceAll('"', '');
+          if (!etag || etag.replaceAll('"', '') !== want) return preconditionFailed(res, key);
+        }
+      }
+      handler(req, res);
+    });
+  }
+
+  let server: Server | undefined;
+  let port = options.port ?? 0;
+  async function start() {
+    server = createServer((req, res) => {
+      onRequest(req, res).catch(() => {
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server!.once('error', reject);
+      server!.listen(port, host, () => resolve());
+    });
+    port = (server.address() as AddressInfo).port;
+  }
+  async function stop() {
+    const s = server;
+    server = undefined;
+    if (!s) return;
+    s.closeAllConnections();
+    await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+  await start();
+  return {
+    endpoint: `http://${host}:${port}`,
+    port,
+    stop,
+    start,
+    close: stop,
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * Time-ordered identifiers: `job_` + 10 chars of millisecond time + 16 random chars, Crockford base32.
+ * Lexicographic order equals creation order, so S3 listings page through jobs chronologically.
+ */
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+
+function encodeTime(ms: number): string {
+  let out = '';
+  let t = ms;
+  for (let i = 0; i < 10; i++) {
+    out = ALPHABET[t % 32] + out;
+    t = Math.floor(t / 32);
+  }
+  return out;
+}
+
+function randomChars(n: number): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(n));
+  let out = '';
+  for (const b of bytes) out += ALPHABET[b & 31];
+  return out;
+}
+
+export function newJobId(now: number = Date.now()): string {
+  return `job_${encodeTime(now)}${randomChars(16)}`;
+}
+
+export const JOB_ID_PATTERN = /^job_[0-9a-hjkmnp-tv-z]{26}$/;
+
+export function isJobId(value: string): boolean {
+  return JOB_ID_PATTERN.test(value);
+}
+
+/** Tenant ids become object-key segments: keep them to a safe alphabet. */
+export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+export function newEventId(now: number = Date.now()): string {
+  return `evt_${encodeTime(now)}${randomChars(16)}`;
+}

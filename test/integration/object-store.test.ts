@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { PreconditionFailedError, StoreUnavailableError } from '../../shared/ports/object-store.ts';
+import { type LocalAws, startLocalAws } from '../support/local-aws.ts';
+
+describe('S3ObjectStore against a local S3-compatible server (native conditional writes)', () => {
+  let aws: LocalAws;
+  before(async () => {
+    aws = await startLocalAws();
+  });
+  after(async () => aws.close());
+
+  test('round-trips a 20 MB object byte for byte', async () => {
+    const body = randomBytes(20 * 1024 * 1024);
+    const { etag } = await aws.store.put('inputs/t1/big.bin', body, { contentType: 'application/octet-stream' });
+    assert.ok(etag.length > 0);
+    const got = await aws.store.get('inputs/t1/big.bin');
+    assert.ok(got);
+    assert.equal(got.size, body.byteLength);
+    assert.ok(Buffer.from(got.body).equals(body));
+    assert.equal(got.etag, etag);
+    const head = await aws.store.head('inputs/t1/big.bin');
+    assert.equal(head?.size, body.byteLength);
+  });
+
+  test('get and head of a missing key return null; delete removes', async () => {
+    assert.equal(await aws.store.get('jobs/t1/nope.json'), null);
+    assert.equal(await aws.store.head('jobs/t1/nope.json'), null);
+    await aws.store.put('jobs/t1/gone.json', '{}');
+    await aws.store.delete('jobs/t1/gone.json');
+    assert.equal(await aws.store.head('jobs/t1/gone.json'), null);
+  });
+
+  test('lists a prefix in pages, in key order, with StartAfter', async () => {
+    const keys = Array.from({ length: 7 }, (_, i) => `events/t2/evt_${String(i).padStart(3, '0')}.json`);
+    for (const k of keys) await aws.store.put(k, k);
+    await aws.store.put('events/t3/other.json', 'x');
+    const seen: string[] = [];
+    let token: string | undefined;
+    let pages = 0;
+    do {
+      const page = await aws.store.list('events/t2/', { maxKeys: 3, ...(token ? { continuationToken: token } : {}) });
+      seen.push(...page.items.map((i) => i.key));
+      token = page.continuationToken;
+      pages++;
+    } while (token);
+    assert.deepEqual(seen, keys);
+    assert.equal(pages, 3);
+    const after4 = await aws.store.list('events/t2/', { startAfter: keys[3] });
+    assert.deepEqual(
+      after4.items.map((i) => i.key),
+      keys.slice(4),
+    );
+  });
+
+  test('If-None-Match: * refuses an existing key, even under a concurrent race', async () => {
+    await aws.store.put('idempotency/t1/a.json', 'first', { ifNoneMatch: '*' });
+    await assert.rejects(
+      aws.store.put('idempotency/t1/a.json', 'second', { ifNoneMatch: '*' }),
+      PreconditionFailedError,
+    );
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) => aws.store.put('idempotency/t1/race.json', `w${i}`, { ifNoneMatch: '*' })),
+    );
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+    assert.ok(results.filter((r) => r.status === 'rejected').every((r) => r.reason instanceof PreconditionFailedError));
+  });
+
+  test('If-Match replaces only the version that was read', async () => {
+    const v1 = await aws.store.put('jobs/t1/cas.json', 'v1');
+    const v2 = await aws.store.put('jobs/t1/cas.json', 'v2', { ifMatch: v1.etag });
+    await assert.rejects(aws.store.put('jobs/t1/cas.json', 'v3', { ifMatch: v1.etag }), PreconditionFailedError);
+    await aws.store.put('jobs/t1/cas.json', 'v3', { ifMatch: v2.etag });
+    assert.equal(Buffer.from((await aws.store.get('jobs/t1/cas.json'))!.body).toString(), 'v3');
+    await assert.rejects(aws.store.put('jobs/t1/missing.json', 'x', { ifMatch: v1.etag }), PreconditionFailedError);
+  });
+
+  test('a stopped server surfaces as StoreUnavailableError, and recovers', async () => {
+    await aws.s3.stop();
+    try {
+      await assert.rejects(aws.store.get('jobs/t1/cas.json'), StoreUnavailableError);
+      await assert.rejects(aws.store.ping(), StoreUnavailableError);
+    } finally {
+      await aws.s3.start();
+    }
+    await aws.store.ping();
+  });
+});
+
+describe('S3ObjectStore emulated conditional writes against plain s3rver', () => {
+  let aws: LocalAws;
+  before(async () => {
+    aws = await startLocalAws({ plainS3: true });
+  });
+  after(async () => aws.close());
+
+  test('conditional create refuses an existing key', async () => {
+    assert.equal(aws.store.conditionalWrites, 'emulated');
+    await aws.store.put('idempotency/t1/b.json', 'first', { ifNoneMatch: '*' });
+    await assert.rejects(
+      aws.store.put('idempotency/t1/b.json', 'second', { ifNoneMatch: '*' }),
+      PreconditionFailedError,
+    );
+    assert.equal(Buffer.from((await aws.store.get('idempotency/t1/b.json'))!.body).toString(), 'first');
+  });
+
+  test('If-Match with a stale ETag is refused', async () => {
+    const v1 = await aws.store.put('jobs/t1/x.json', 'v1');
+    await aws.store.put('jobs/t1/x.json', 'v2', { ifMatch: v1.etag });
+    await assert.rejects(aws.store.put('jobs/t1/x.json', 'v3', { ifMatch: v1.etag }), PreconditionFailedError);
+  });
+});
