@@ -2,6 +2,7 @@ import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
+  type QueueAttributeName,
   ReceiveMessageCommand,
   SendMessageCommand,
   SQSClient,
@@ -56,7 +57,7 @@ export class SqsJobQueue implements JobQueue {
           VisibilityTimeout: options.visibilityTimeoutSeconds,
           MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'],
           // The deprecated spelling too: some SQS-compatible servers (local-aws-sqs) read only this one.
-          AttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'],
+          AttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'] as unknown as QueueAttributeName[],
         }),
         options.signal ? { abortSignal: options.signal } : {},
       ),

@@ -7,11 +7,11 @@ const SECRET_PREFIX = 'whsec_';
 export const DEFAULT_TOLERANCE_SECONDS = 5 * 60;
 const encoder = new TextEncoder();
 
-export interface WebhookHeaders {
+export type WebhookHeaders = {
   'webhook-id': string;
   'webhook-timestamp': string;
   'webhook-signature': string;
-}
+};
 
 export class WebhookVerificationError extends Error {
   constructor(message: string) {
