@@ -16,4 +16,5 @@ export * from './schemas/job-create.ts';
 export * from './schemas/queue-message.ts';
 export * from './schemas/usage.ts';
 export * from './storage/keys.ts';
+export * from './webhooks/delivery.ts';
 export * from './webhooks/signing.ts';

@@ -1,0 +1,45 @@
+import type { ConversationTurn, GenerationParams, JobOutput } from '../shared/index.ts';
+
+/**
+ * The one interface between the queue consumer and the model. The consumer knows nothing about Yi-VL; the Yi-VL
+ * pipeline (gpu-worker/yi-vl/pipeline) implements this, and tests may use a small deterministic implementation.
+ */
+export interface AnalyzeRequest {
+  jobId: string;
+  /** The 448×448 PNG the edge stored (`inputs/…/model-input.png`). */
+  image: Uint8Array;
+  /** The new question. */
+  prompt: string;
+  /** Earlier rounds about the same image, oldest first (the image belongs to the first). */
+  history: ConversationTurn[];
+  params: GenerationParams;
+}
+
+export interface AnalyzeResult {
+  text: string;
+  finish_reason: JobOutput['finish_reason'];
+  prompt_tokens: number;
+  image_tokens: number;
+  completion_tokens: number;
+  /** Time the model held the accelerator for this job (the billing unit). */
+  gpu_ms: number;
+}
+
+/** Thrown for input the model can never process (corrupt image, prompt over the context): fail, don't retry. */
+export class NonRetryableAnalyzeError extends Error {
+  constructor(
+    readonly code: 'input_invalid' | 'context_too_long',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'NonRetryableAnalyzeError';
+  }
+}
+
+export interface Analyzer {
+  /** Must stop between generation steps when `signal` aborts, resolving with finish_reason `canceled`. */
+  analyze(request: AnalyzeRequest, signal: AbortSignal): Promise<AnalyzeResult>;
+  /** Human-readable description for start-up logs (model, precision, execution provider). */
+  describe(): string;
+  close(): Promise<void>;
+}
