@@ -1,0 +1,212 @@
+// A minimal ONNX graph builder: nodes, inputs/outputs and initializers, with weights streamed to an external file.
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { basename } from 'node:path';
+import { AttrType, type DataTypeName, encodeModel, TensorDataType } from './proto.ts';
+
+export type Dim = number | string;
+export type Attr =
+  | { kind: 'int'; v: number }
+  | { kind: 'float'; v: number }
+  | { kind: 'ints'; v: number[] }
+  | { kind: 'floats'; v: number[] }
+  | { kind: 'string'; v: string };
+
+export const int = (v: number): Attr => ({ kind: 'int', v });
+export const float = (v: number): Attr => ({ kind: 'float', v });
+export const ints = (v: number[]): Attr => ({ kind: 'ints', v });
+export const str = (v: string): Attr => ({ kind: 'string', v });
+
+export interface ValueInfo {
+  name: string;
+  dtype: DataTypeName;
+  shape: Dim[];
+}
+
+const ALIGN = 64;
+/** Large tensors start on 64 KiB boundaries (the coarsest mmap granularity), so they can be mapped in place. */
+const LARGE = 1 << 20;
+const LARGE_ALIGN = 1 << 16;
+/** Initializers at most this large stay inside the .onnx file. */
+const INLINE_LIMIT = 128;
+
+/** Append-only writer for an ONNX external data file. */
+export class ExternalData {
+  private fd: number;
+  private pos = 0;
+  readonly location: string;
+
+  constructor(readonly path: string) {
+    this.fd = openSync(path, 'w');
+    this.location = basename(path);
+  }
+
+  append(bytes: Uint8Array): { offset: number; length: number } {
+    const align = bytes.byteLength >= LARGE ? LARGE_ALIGN : ALIGN;
+    const padding = (align - (this.pos % align)) % align;
+    if (padding) {
+      writeSync(this.fd, new Uint8Array(padding));
+      this.pos += padding;
+    }
+    const offset = this.pos;
+    let done = 0;
+    while (done < bytes.byteLength) done += writeSync(this.fd, bytes, done, bytes.byteLength - done);
+    this.pos += bytes.byteLength;
+    return { offset, length: bytes.byteLength };
+  }
+
+  get size(): number {
+    return this.pos;
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+function attrProto(name: string, a: Attr): Record<string, unknown> {
+  switch (a.kind) {
+    case 'int':
+      return { name, type: AttrType.INT, i: a.v };
+    case 'float':
+      return { name, type: AttrType.FLOAT, f: a.v };
+    case 'ints':
+      return { name, type: AttrType.INTS, ints: a.v };
+    case 'floats':
+      return { name, type: AttrType.FLOATS, floats: a.v };
+    case 'string':
+      return { name, type: AttrType.STRING, s: Buffer.from(a.v, 'utf8') };
+  }
+}
+
+function valueInfoProto(v: ValueInfo): Record<string, unknown> {
+  return {
+    name: v.name,
+    type: {
+      tensorType: {
+        elemType: TensorDataType[v.dtype],
+        shape: { dim: v.shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  };
+}
+
+export class Graph {
+  private readonly nodes: Record<string, unknown>[] = [];
+  private readonly initializers: Record<string, unknown>[] = [];
+  readonly inputs: ValueInfo[] = [];
+  readonly outputs: ValueInfo[] = [];
+  private counter = 0;
+  private readonly constants = new Map<string, string>();
+  usesMicrosoftDomain = false;
+
+  constructor(
+    readonly name: string,
+    private readonly data: ExternalData,
+  ) {}
+
+  input(name: string, dtype: DataTypeName, shape: Dim[]): string {
+    this.inputs.push({ name, dtype, shape });
+    return name;
+  }
+
+  output(name: string, dtype: DataTypeName, shape: Dim[]): void {
+    this.outputs.push({ name, dtype, shape });
+  }
+
+  /** Adds a node; returns its output names (generated from `name` unless given). */
+  node(
+    op: string,
+    inputs: string[],
+    attrs: Record<string, Attr> = {},
+    opts: { domain?: string; outputs?: number | string[]; name?: string } = {},
+  ): string[] {
+    const base = opts.name ?? `${op}_${this.counter++}`;
+    const outs =
+      typeof opts.outputs === 'object'
+        ? opts.outputs
+        : Array.from({ length: opts.outputs ?? 1 }, (_, k) => (k === 0 ? `${base}/out` : `${base}/out${k}`));
+    if (opts.domain === 'com.microsoft') this.usesMicrosoftDomain = true;
+    this.nodes.push({
+      name: base,
+      opType: op,
+      domain: opts.domain ?? '',
+      input: inputs,
+      output: outs,
+      attribute: Object.entries(attrs).map(([k, a]) => attrProto(k, a)),
+    });
+    return outs;
+  }
+
+  /** Single-output convenience form of node(). */
+  op(
+    op: string,
+    inputs: string[],
+    attrs: Record<string, Attr> = {},
+    opts: { domain?: string; name?: string } = {},
+  ): string {
+    return this.node(op, inputs, attrs, opts)[0]!;
+  }
+
+  get nodeCount(): number {
+    return this.nodes.length;
+  }
+
+  /** Adds an initializer; large ones go to the external data file. */
+  initializer(name: string, dtype: DataTypeName, dims: number[], bytes: Uint8Array): string {
+    const t: Record<string, unknown> = { name, dims, dataType: TensorDataType[dtype] };
+    if (bytes.byteLength <= INLINE_LIMIT) {
+      t.rawData = bytes;
+    } else {
+      const { offset, length } = this.data.append(bytes);
+      t.dataLocation = 1;
+      t.externalData = [
+        { key: 'location', value: this.data.location },
+        { key: 'offset', value: String(offset) },
+        { key: 'length', value: String(length) },
+      ];
+    }
+    this.initializers.push(t);
+    return name;
+  }
+
+  /** Shared small int64 constant (e.g. shapes and axes). */
+  constInt64(values: number[], scalar = false): string {
+    const key = `i64:${scalar ? 's' : ''}${values.join(',')}`;
+    const found = this.constants.get(key);
+    if (found) return found;
+    const name = `const_i64_${this.constants.size}`;
+    const buf = new BigInt64Array(values.map((v) => BigInt(v)));
+    this.initializer(name, 'int64', scalar ? [] : [values.length], new Uint8Array(buf.buffer));
+    this.constants.set(key, name);
+    return name;
+  }
+
+  constScalar(value: number, dtype: 'float32' | 'float16', toBytes: (v: number[]) => Uint8Array): string {
+    const key = `${dtype}:${value}`;
+    const found = this.constants.get(key);
+    if (found) return found;
+    const name = `const_${dtype}_${this.constants.size}`;
+    this.initializer(name, dtype, [], toBytes([value]));
+    this.constants.set(key, name);
+    return name;
+  }
+
+  encode(meta: Record<string, string> = {}, producerVersion = '0'): Uint8Array {
+    const opsetImport: Record<string, unknown>[] = [{ domain: '', version: 17 }];
+    if (this.usesMicrosoftDomain) opsetImport.push({ domain: 'com.microsoft', version: 1 });
+    return encodeModel({
+      irVersion: 8,
+      opsetImport,
+      producerName: 'yi-vl-pipeline converter',
+      producerVersion,
+      graph: {
+        name: this.name,
+        node: this.nodes,
+        initializer: this.initializers,
+        input: this.inputs.map(valueInfoProto),
+        output: this.outputs.map(valueInfoProto),
+      },
+      metadataProps: Object.entries(meta).map(([key, value]) => ({ key, value })),
+    });
+  }
+}

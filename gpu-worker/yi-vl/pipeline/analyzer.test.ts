@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import sharp from 'sharp';
+import { ImageInputError } from '../preprocess/decode.ts';
+import { YiVlAnalyzer } from './analyzer.ts';
+import { YiVlEngine } from './engine.ts';
+import { testImageRgb, tinyModel } from './testing/tiny-model.ts';
+
+let analyzer: YiVlAnalyzer;
+let modelDir: string;
+let png: Uint8Array;
+const rgb = testImageRgb(2);
+
+before(async () => {
+  modelDir = (await tinyModel()).modelDir;
+  png = await sharp(rgb, { raw: { width: 448, height: 448, channels: 3 } })
+    .png()
+    .toBuffer();
+  analyzer = await YiVlAnalyzer.start(modelDir, { device: 'cpu', intraOpNumThreads: 1 });
+});
+after(() => analyzer?.close());
+
+describe('YiVlAnalyzer (model in a worker thread)', () => {
+  test('sessions live in another thread; start-up reports the provider', () => {
+    assert.notEqual(analyzer.threadId, 0);
+    assert.equal(analyzer.startup.provider, 'cpu');
+  });
+
+  test('same greedy tokens as the in-process engine; streamed text equals the final text', async () => {
+    const engine = await YiVlEngine.load(modelDir, { device: 'cpu', intraOpNumThreads: 1 });
+    const params = { temperature: 0, max_new_tokens: 12 };
+    const want = await engine.analyze({ rgb, question: 'Describe it.', params: { temperature: 0, maxNewTokens: 12 } });
+    await engine.close();
+    const deltas: string[] = [];
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    const got = await analyzer.analyze({ image: png, prompt: 'Describe it.', params, onText: (d) => deltas.push(d) });
+    clearInterval(timer);
+    assert.deepEqual(got.output_token_ids, want.output_token_ids);
+    assert.equal(got.text, want.text);
+    assert.equal(deltas.join(''), got.text);
+    assert.ok(ticks > 0, 'the main event loop kept running during generation');
+  });
+
+  test('AbortSignal cancels between decode steps', async () => {
+    const ac = new AbortController();
+    const r = await analyzer.analyze(
+      { image: png, prompt: 'Describe it.', params: { temperature: 0, max_new_tokens: 200 }, onText: () => ac.abort() },
+      ac.signal,
+    );
+    assert.equal(r.finish_reason, 'canceled');
+    assert.ok(r.completion_tokens < 200);
+  });
+
+  test('an already aborted signal returns "canceled" without generating', async () => {
+    const r = await analyzer.analyze({ image: png, prompt: 'x', params: { temperature: 0 } }, AbortSignal.abort());
+    assert.equal(r.finish_reason, 'canceled');
+    assert.equal(r.completion_tokens, 0);
+  });
+
+  test('bad inputs are rejected with named errors', async () => {
+    await assert.rejects(analyzer.analyze({ image: new Uint8Array([1, 2, 3]), prompt: 'x' }), ImageInputError);
+    await assert.rejects(analyzer.analyze({ image: png, prompt: 'see <image_placeholder>' }), {
+      name: 'TemplateError',
+    });
+  });
+
+  test('after close() requests are refused', async () => {
+    const a = await YiVlAnalyzer.start(modelDir, { device: 'cpu', intraOpNumThreads: 1 });
+    await a.close();
+    await assert.rejects(a.analyze({ image: png, prompt: 'x' }), /closed/);
+  });
+
+  test('a folder that is not a converted model fails at start', async () => {
+    await assert.rejects(YiVlAnalyzer.start('/nonexistent-model-dir', { device: 'cpu' }), /no manifest\.json/);
+  });
+});

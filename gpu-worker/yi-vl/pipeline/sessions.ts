@@ -1,0 +1,113 @@
+// Creates the three onnxruntime sessions on the chosen execution provider, and proves where they run: a CUDA
+// session is first created with CPU fallback disabled, so a missing CUDA library or nodes the CUDA EP cannot take
+// surface here, at start-up, instead of as a silently slow worker.
+import { join } from 'node:path';
+import ort from 'onnxruntime-node';
+import type { ModelManifest } from './manifest.ts';
+
+export type DeviceRequest = 'auto' | 'cuda' | 'cpu';
+
+export interface ProviderReport {
+  requested: DeviceRequest;
+  /** where the sessions actually run */
+  provider: 'cuda' | 'cpu';
+  /** CUDA was wanted but the sessions run on the CPU EP; the reason says why */
+  cpuFallback: boolean;
+  /** CUDA sessions exist but onnxruntime put some nodes on the CPU */
+  partialCpuNodes: boolean;
+  warnings: string[];
+}
+
+export interface ModelSessions {
+  vision: ort.InferenceSession;
+  embed: ort.InferenceSession;
+  decoder: ort.InferenceSession;
+  report: ProviderReport;
+  release(): Promise<void>;
+}
+
+export class DeviceError extends Error {
+  override name = 'DeviceError';
+}
+
+export interface SessionOptions {
+  device?: DeviceRequest;
+  deviceId?: number;
+  intraOpNumThreads?: number;
+}
+
+const FALLBACK_DISABLED = /fallback to CPU EP has been explicitly disabled/i;
+
+export async function createSessions(dir: string, m: ModelManifest, o: SessionOptions = {}): Promise<ModelSessions> {
+  const requested = o.device ?? 'auto';
+  const warnings: string[] = [];
+  const paths = {
+    vision: join(dir, m.graphs.vision.file),
+    embed: join(dir, m.graphs.embedTokens.file),
+    decoder: join(dir, m.graphs.decoder.file),
+  };
+  const base: ort.InferenceSession.SessionOptions = {
+    graphOptimizationLevel: 'all',
+    ...(o.intraOpNumThreads ? { intraOpNumThreads: o.intraOpNumThreads } : {}),
+  };
+  const cpu: ort.InferenceSession.SessionOptions = { ...base, executionProviders: ['cpu'] };
+  const cudaEp = { name: 'cuda', deviceId: o.deviceId ?? 0 } as const;
+  const all = async (opts: ort.InferenceSession.SessionOptions) => {
+    const created: ort.InferenceSession[] = [];
+    try {
+      for (const p of [paths.vision, paths.embed, paths.decoder])
+        created.push(await ort.InferenceSession.create(p, opts));
+    } catch (err) {
+      await Promise.all(created.map((s) => s.release()));
+      throw err;
+    }
+    const [vision, embed, decoder] = created as [ort.InferenceSession, ort.InferenceSession, ort.InferenceSession];
+    return { vision, embed, decoder };
+  };
+
+  let sessions: { vision: ort.InferenceSession; embed: ort.InferenceSession; decoder: ort.InferenceSession };
+  let provider: 'cuda' | 'cpu' = 'cpu';
+  let cpuFallback = false;
+  let partialCpuNodes = false;
+  if (requested === 'cpu') {
+    sessions = await all(cpu);
+  } else {
+    try {
+      sessions = await all({
+        ...base,
+        executionProviders: [cudaEp],
+        extra: { session: { disable_cpu_ep_fallback: '1' } },
+      });
+      provider = 'cuda';
+    } catch (err) {
+      const msg = (err as Error).message;
+      if (FALLBACK_DISABLED.test(msg)) {
+        // The CUDA EP loaded but left some nodes to the CPU: allowed, but said.
+        sessions = await all({ ...base, executionProviders: [cudaEp, 'cpu'] });
+        provider = 'cuda';
+        partialCpuNodes = true;
+        warnings.push('CUDA EP is active but onnxruntime assigned some graph nodes to the CPU EP');
+      } else if (requested === 'cuda') {
+        throw new DeviceError(`CUDA execution provider requested but unavailable: ${msg}`);
+      } else {
+        sessions = await all(cpu);
+        cpuFallback = true;
+        warnings.push(`CUDA execution provider unavailable, running on CPU: ${msg.split('\n')[0]}`);
+      }
+    }
+  }
+  if (provider === 'cuda' && m.computeDtype !== 'float16') {
+    warnings.push(`running a ${m.dtype} model on CUDA; convert with --dtype fp16 for the GPU`);
+  }
+  if (provider === 'cpu' && m.computeDtype === 'float16') {
+    warnings.push('running an fp16 model on the CPU EP is slow; convert with --dtype fp32 or int4 for CPU');
+  }
+  const report: ProviderReport = { requested, provider, cpuFallback, partialCpuNodes, warnings };
+  return {
+    ...sessions,
+    report,
+    release: async () => {
+      await Promise.all([sessions.vision.release(), sessions.embed.release(), sessions.decoder.release()]);
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+export interface JobQueuesProps {
+  stage: string;
+  maxReceiveCount: number;
+  webhookMaxReceiveCount: number;
+  jobVisibilityTimeoutSeconds: number;
+  dlqRetentionDays: number;
+}
+
+/**
+ * The job queue and the webhook delivery queue, each with a dead-letter queue (redrive after `maxReceiveCount`),
+ * SSE-SQS encryption and a TLS-only queue policy. Names follow scripts/local-services/provision.ts.
+ */
+export class JobQueues extends Construct {
+  readonly jobQueue: sqs.Queue;
+  readonly jobDlq: sqs.Queue;
+  readonly webhookQueue: sqs.Queue;
+  readonly webhookDlq: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: JobQueuesProps) {
+    super(scope, id);
+    const common = { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true } as const;
+    const dlq = (name: string) =>
+      new sqs.Queue(this, name, {
+        ...common,
+        queueName: `${props.stage}-${name === 'JobDlq' ? 'jobs' : 'webhooks'}-dlq`,
+        retentionPeriod: Duration.days(props.dlqRetentionDays),
+      });
+    this.jobDlq = dlq('JobDlq');
+    this.webhookDlq = dlq('WebhookDlq');
+    this.jobQueue = new sqs.Queue(this, 'JobQueue', {
+      ...common,
+      queueName: `${props.stage}-jobs`,
+      visibilityTimeout: Duration.seconds(props.jobVisibilityTimeoutSeconds),
+      retentionPeriod: Duration.days(4),
+      // Long polling on the queue itself, so every consumer gets it even without WaitTimeSeconds.
+      receiveMessageWaitTime: Duration.seconds(20),
+      deadLetterQueue: { queue: this.jobDlq, maxReceiveCount: props.maxReceiveCount },
+    });
+    this.webhookQueue = new sqs.Queue(this, 'WebhookQueue', {
+      ...common,
+      queueName: `${props.stage}-webhooks`,
+      visibilityTimeout: Duration.seconds(60),
+      retentionPeriod: Duration.days(4),
+      receiveMessageWaitTime: Duration.seconds(20),
+      deadLetterQueue: { queue: this.webhookDlq, maxReceiveCount: props.webhookMaxReceiveCount },
+    });
+    for (const [source, target] of [
+      [`${props.stage}-jobs`, this.jobDlq],
+      [`${props.stage}-webhooks`, this.webhookDlq],
+    ] as const) {
+      // Only its own source queue may dead-letter into a DLQ. The ARN is built from the name: referencing the source
+      // queue's attribute would make a cycle (the source's redrive policy already references the DLQ).
+      const cfn = target.node.defaultChild as sqs.CfnQueue;
+      const sourceArn = Stack.of(this).formatArn({ service: 'sqs', resource: source });
+      cfn.redriveAllowPolicy = { redrivePermission: 'byQueue', sourceQueueArns: [sourceArn] };
+    }
+  }
+}

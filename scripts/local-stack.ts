@@ -1,0 +1,170 @@
+/**
+ * The local stack — the README's main command (`npm start`): embedded S3- and SQS-compatible servers (data under
+ * LOCAL_DATA_DIR), the edge on http://127.0.0.1:$PORT and one Yi-VL worker on the CPU, in one process.
+ *
+ *   PORT            edge port (8787)
+ *   LOCAL_API_KEY   the API key the edge accepts (generated and printed when unset)
+ *   LOCAL_DATA_DIR  where objects, the signing key and the default model live (.local)
+ *   MODEL_DIR       a converted Yi-VL model (npm run convert); unset: a tiny random-weight model is made once
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { startEdgeServer } from '../edge/adapter/node/server.ts';
+import { parseEdgeConfig } from '../edge/config.ts';
+import { loadWorkerConfig } from '../gpu-worker/config.ts';
+import { convertCheckpoint } from '../gpu-worker/converter/convert.ts';
+import { createAnalyzerFromEnv, startWorker } from '../gpu-worker/main.ts';
+import { makeTinyCheckpoint } from '../gpu-worker/yi-vl/checkpoint/tiny.ts';
+import { createS3Client, S3ObjectStore } from '../shared/aws/s3-object-store.ts';
+import { createSqsClient, SqsJobQueue } from '../shared/aws/sqs-job-queue.ts';
+import { apiKeyEntry, generateApiKey } from '../shared/config/api-keys.ts';
+import { ConfigError } from '../shared/config/env.ts';
+import { JobRecordSchema } from '../shared/schemas/job.ts';
+import { encodeJobMessage } from '../shared/schemas/queue-message.ts';
+import { keys } from '../shared/storage/keys.ts';
+import { provisionQueues } from './local-services/provision.ts';
+import { LOCAL_S3_CREDENTIALS, startLocalS3 } from './local-services/s3-server.ts';
+import { startLocalSqs } from './local-services/sqs-server.ts';
+
+const BUCKET = 'yi-vl-local';
+const log = (msg: string) => console.log(`[local] ${msg}`);
+
+/** The default model: a tiny random-weight Yi-VL (real architecture, real tokenizer) made and converted once. */
+async function ensureTinyModel(dataDir: string): Promise<string> {
+  const modelDir = join(dataDir, 'models', 'tiny-random-fp32');
+  if (existsSync(join(modelDir, 'manifest.json'))) return modelDir;
+  const ckptDir = join(dataDir, 'models', 'tiny-random-checkpoint');
+  log('no MODEL_DIR: generating a tiny random-weight Yi-VL checkpoint and converting it (first run only)…');
+  makeTinyCheckpoint({ out: ckptDir, preset: 'tiny', dtype: 'bf16', seed: 1 });
+  await convertCheckpoint({ checkpoint: ckptDir, out: modelDir, dtype: 'fp32' });
+  return modelDir;
+}
+
+/** A stable webhook signing key per data dir, so per-key webhook secrets survive restarts. */
+function signingKey(dataDir: string): string {
+  const file = join(dataDir, 'webhook-signing-key');
+  if (!existsSync(file)) writeFileSync(file, generateApiKey(), { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+}
+
+/** The embedded SQS keeps its queues in memory: re-enqueue jobs that a previous run left queued or running. */
+async function requeueUnfinished(store: S3ObjectStore, queue: SqsJobQueue): Promise<number> {
+  let count = 0;
+  let token: string | undefined;
+  do {
+    const page = await store.list('jobs/', token ? { continuationToken: token } : {});
+    for (const item of page.items) {
+      const obj = await store.get(item.key);
+      if (!obj) continue;
+      const parsed = JobRecordSchema.safeParse(JSON.parse(new TextDecoder().decode(obj.body)));
+      if (parsed.success && (parsed.data.status === 'queued' || parsed.data.status === 'running')) {
+        await queue.send(encodeJobMessage(parsed.data.id, parsed.data.tenant));
+        count++;
+      }
+    }
+    token = page.continuationToken;
+  } while (token);
+  return count;
+}
+
+async function main() {
+  const env = process.env;
+  const port = Number(env.PORT ?? 8787);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new ConfigError([`PORT: must be a port number, got ${env.PORT}`]);
+  const dataDir = resolve(env.LOCAL_DATA_DIR ?? '.local');
+  mkdirSync(join(dataDir, 's3'), { recursive: true });
+  const generatedKey = !env.LOCAL_API_KEY;
+  const apiKey = env.LOCAL_API_KEY ?? generateApiKey();
+
+  const s3 = await startLocalS3({ directory: join(dataDir, 's3'), buckets: [BUCKET] });
+  const sqs = await startLocalSqs();
+  const region = 'us-east-1';
+  const sqsClient = createSqsClient({ region, endpoint: sqs.endpoint, credentials: LOCAL_S3_CREDENTIALS });
+  const queues = await provisionQueues(sqsClient, undefined, { maxReceiveCount: 5, visibilityTimeoutSeconds: 60 });
+  const awsEnv = {
+    AWS_REGION: region,
+    AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_S3: s3.endpoint,
+    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+    S3_BUCKET: BUCKET,
+    S3_FORCE_PATH_STYLE: 'true',
+    S3_CONDITIONAL_WRITES: 'native',
+    JOB_QUEUE_URL: queues.jobQueueUrl,
+    WEBHOOK_QUEUE_URL: queues.webhookQueueUrl,
+    WEBHOOK_SIGNING_KEY: signingKey(dataDir),
+    // Webhook receivers and image URLs on this machine are allowed locally (never in a deployment).
+    ALLOW_PRIVATE_TARGETS: '127.0.0.1,localhost,::1',
+    LOG_LEVEL: env.LOG_LEVEL ?? 'warn',
+  };
+
+  const modelDir = env.MODEL_DIR ? resolve(env.MODEL_DIR) : await ensureTinyModel(dataDir);
+  const workerConfig = loadWorkerConfig({
+    ...awsEnv,
+    JOB_DLQ_URL: queues.jobDlqUrl,
+    MAX_RECEIVE_COUNT: '5',
+    METRICS_PORT: env.METRICS_PORT ?? '0',
+    METRICS_HOST: '127.0.0.1',
+    MODEL_DIR: modelDir,
+    RECEIVE_WAIT_SECONDS: '20',
+  });
+  const analyzer = await createAnalyzerFromEnv({ MODEL_DIR: modelDir });
+  const worker = await startWorker({ config: workerConfig, analyzer });
+
+  const edgeConfig = parseEdgeConfig({
+    ...awsEnv,
+    API_KEYS: await apiKeyEntry('local', 'local', apiKey),
+    PORT: String(port),
+  });
+  const edge = await startEdgeServer(edgeConfig);
+
+  const store = new S3ObjectStore({
+    bucket: BUCKET,
+    client: createS3Client({ region, endpoint: s3.endpoint, forcePathStyle: true, credentials: LOCAL_S3_CREDENTIALS }),
+  });
+  const requeued = await requeueUnfinished(store, new SqsJobQueue(sqsClient, queues.jobQueueUrl));
+
+  const noise = !env.MODEL_DIR;
+  console.log(`
+yi-vl-pipeline local stack
+  API       ${edge.url}   (docs: ${edge.url}/docs)
+  API key   ${apiKey}${generatedKey ? '   (generated; set LOCAL_API_KEY to keep one)' : ''}
+  model     ${modelDir}
+  worker    ${analyzer.describe()}  metrics: http://127.0.0.1:${worker.opsPort}/metrics
+  data      ${dataDir}   (S3 ${s3.endpoint}, SQS ${sqs.endpoint})${requeued ? `\n  requeued  ${requeued} unfinished job(s) from the last run` : ''}
+${
+  noise
+    ? `
+  !!! MODEL_DIR is not set: this is a TINY RANDOM-WEIGHT Yi-VL. The pipeline is real; the answers are NOISE.
+  !!! For real answers convert a Yi-VL checkpoint (README: "Quick start") and start again with MODEL_DIR=<dir>.
+`
+    : ''
+}
+Try it:
+  curl -s -X POST ${edge.url}/v1/jobs -H "Authorization: Bearer ${apiKey}" \\
+       -F image=@photo.jpg -F prompt="What is in this image?"
+  curl -s ${edge.url}/v1/jobs/<id> -H "Authorization: Bearer ${apiKey}" -H "Prefer: wait=30"
+or:
+  YI_VL_API_KEY=${apiKey} PORT=${port} npm run submit -- photo.jpg "What is in this image?"
+`);
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    log('stopping: draining the worker…');
+    await worker.stop();
+    await edge.close();
+    await Promise.allSettled([s3.close(), sqs.close()]);
+    sqsClient.destroy();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+}
+
+main().catch((err) => {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(1);
+});
