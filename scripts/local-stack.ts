@@ -107,7 +107,8 @@ async function main() {
     METRICS_PORT: env.METRICS_PORT ?? '0',
     METRICS_HOST: '127.0.0.1',
     MODEL_DIR: modelDir,
-    RECEIVE_WAIT_SECONDS: '20',
+    // Short polls so Ctrl-C stops within seconds (a pending long poll is allowed to finish, see PollLoop.stop).
+    RECEIVE_WAIT_SECONDS: '5',
   });
   const analyzer = await createAnalyzerFromEnv({ MODEL_DIR: modelDir });
   const worker = await startWorker({ config: workerConfig, analyzer });

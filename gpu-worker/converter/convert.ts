@@ -25,6 +25,12 @@ export interface ConvertOptions {
   accuracyLevel?: number;
   /** int4 only: activation / KV dtype (float32 for CPU, float16 for CUDA) */
   int4Compute?: 'float32' | 'float16';
+  /**
+   * decoder layout: 'gqa' (default; GroupQueryAttention + SimplifiedLayerNorm, shared KV buffer — what the
+   * pipeline runs) or 'plain' (standard ops only, growing concatenated KV: a benchmark baseline, not loadable by
+   * the pipeline)
+   */
+  decoderAttention?: 'gqa' | 'plain';
   onProgress?: (message: string) => void;
 }
 
@@ -59,7 +65,7 @@ export interface Manifest {
   graphs: {
     vision: GraphManifest;
     embedTokens: GraphManifest;
-    decoder: GraphManifest & { kvDtype: 'float32' | 'float16'; numLayers: number };
+    decoder: GraphManifest & { kvDtype: 'float32' | 'float16'; numLayers: number; attention: 'gqa' | 'plain' };
   };
   files: Record<string, { bytes: number; sha256: string }>;
 }
@@ -114,7 +120,8 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<Manifest>
     written.push(...GRAPH_FILES);
     const vision = builder.buildVision(out);
     const embed = builder.buildEmbed(out);
-    const decoder = builder.buildDecoder(out);
+    const attention = opts.decoderAttention ?? 'gqa';
+    const decoder = attention === 'plain' ? builder.buildPlainDecoder(out) : builder.buildDecoder(out);
     for (const f of COPIED) {
       if (!existsSync(join(ckpt.dir, f))) continue;
       rmSync(join(out, f), { force: true });
@@ -159,7 +166,7 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<Manifest>
       graphs: {
         vision: toGraph(vision),
         embedTokens: toGraph(embed),
-        decoder: { ...toGraph(decoder), kvDtype: builder.compute, numLayers: config.llm.numLayers },
+        decoder: { ...toGraph(decoder), kvDtype: builder.compute, numLayers: config.llm.numLayers, attention },
       },
       files,
     };
@@ -170,6 +177,26 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<Manifest>
     for (const f of written) rmSync(join(out, f), { force: true });
     if (existsSync(out) && readdirSync(out).length === 0) rmSync(out, { recursive: true, force: true });
     throw e;
+  } finally {
+    ckpt.close();
+  }
+}
+
+/**
+ * Writes the experimental in-graph decode loop (`decoder_loop.onnx` + data, see YiVlModelBuilder.buildLoopDecoder)
+ * into `out` beside a conversion of the same checkpoint. Not listed in manifest.json; the pipeline does not use it
+ * (docs/performance.md says why).
+ */
+export function buildDecoderLoop(opts: Pick<ConvertOptions, 'checkpoint' | 'out' | 'dtype' | 'onProgress'>): BuiltGraph {
+  const ckpt = openCheckpoint(opts.checkpoint);
+  try {
+    const builder = new YiVlModelBuilder(ckpt, {
+      dtype: opts.dtype,
+      blockSize: 32,
+      accuracyLevel: 0,
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    });
+    return builder.buildLoopDecoder(resolve(opts.out));
   } finally {
     ckpt.close();
   }

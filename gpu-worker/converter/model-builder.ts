@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { type Checkpoint, llmNames, vitNames } from '../yi-vl/checkpoint/checkpoint.ts';
 import { f32ToF16 } from '../yi-vl/checkpoint/dtypes.ts';
 import { quantizeInt4 } from './int4.ts';
-import { type Dim, ExternalData, float, Graph, int, ints, type ValueInfo } from './onnx/graph.ts';
+import { type Dim, ExternalData, float, Graph, graphAttr, int, ints, type ValueInfo } from './onnx/graph.ts';
 
 export type WeightDtype = 'fp32' | 'fp16' | 'int4';
 export type ComputeDtype = 'float32' | 'float16';
@@ -478,10 +478,53 @@ export class YiVlModelBuilder {
     };
   }
 
-  buildDecoder(outDir: string): BuiltGraph {
+  /** The GQA layer stack from float32 embeddings to float32 logits at the last position. */
+  private makeDecoderStack(
+    g: Graph,
+    embeds: string,
+    ctx: { seqlensK: string; totalLen: string; cos: string; sin: string },
+  ): string {
     const llm = this.ckpt.config.llm;
     const { hiddenSize: H, vocabSize: V, rmsNormEps: eps } = llm;
     const m = this.ckpt.main;
+    let x = this.compute === 'float32' ? embeds : this.cast(g, embeds, this.compute);
+    let residual = '';
+    let pending = '';
+    for (let i = 0; i < llm.numLayers; i++) {
+      this.progress(`decoder: layer ${i + 1}/${llm.numLayers}`);
+      const p = llmNames.layer(i);
+      const ln1 = this.makeRmsNorm(
+        g,
+        i === 0 ? x : pending,
+        `layers.${i}.input_layernorm`,
+        m.read(`${p}.input_layernorm.weight`, [H]),
+        eps,
+        i === 0 ? undefined : residual,
+      );
+      const attn = this.makeAttention(g, ln1.out, i, ctx);
+      const ln2 = this.makeRmsNorm(
+        g,
+        attn,
+        `layers.${i}.post_attention_layernorm`,
+        m.read(`${p}.post_attention_layernorm.weight`, [H]),
+        eps,
+        ln1.residual,
+      );
+      residual = ln2.residual;
+      pending = this.makeMlp(g, ln2.out, i);
+      x = pending;
+    }
+    // Only the last position of each row reaches the final norm and the LM head.
+    const last = (t: string) => g.op('Slice', [t, g.constInt64([-1]), g.constInt64([TO_END]), g.constInt64([1])]);
+    this.progress('decoder: lm_head');
+    const final = this.makeRmsNorm(g, last(pending), 'norm', m.read(llmNames.norm, [H]), eps, last(residual));
+    const lmName = llm.tieWordEmbeddings && !m.has(llmNames.lmHead) ? llmNames.embed : llmNames.lmHead;
+    const logits = this.makeLinear(g, final.out, 'lm_head', m.read(lmName, [V, H]), V, H, { quantize: true });
+    return this.compute !== 'float32' ? this.cast(g, logits, 'float32') : logits;
+  }
+
+  buildDecoder(outDir: string): BuiltGraph {
+    const { hiddenSize: H, vocabSize: V } = this.ckpt.config.llm;
     const data = new ExternalData(join(outDir, 'decoder.onnx.data'));
     const g = new Graph('yi_vl_decoder', data);
     try {
@@ -493,40 +536,7 @@ export class YiVlModelBuilder {
       const total = g.op('Gather', [g.op('Shape', [mask]), g.constInt64([1], true)], { axis: int(0) });
       const totalLen = this.castInt32(g, total, 'total_sequence_length');
       const rope = this.ropeCaches(g);
-      let x = this.compute === 'float32' ? embeds : this.cast(g, embeds, this.compute);
-      let residual = '';
-      let pending = '';
-      for (let i = 0; i < llm.numLayers; i++) {
-        this.progress(`decoder: layer ${i + 1}/${llm.numLayers}`);
-        const p = llmNames.layer(i);
-        const ln1 = this.makeRmsNorm(
-          g,
-          i === 0 ? x : pending,
-          `layers.${i}.input_layernorm`,
-          m.read(`${p}.input_layernorm.weight`, [H]),
-          eps,
-          i === 0 ? undefined : residual,
-        );
-        const attn = this.makeAttention(g, ln1.out, i, { seqlensK, totalLen, ...rope });
-        const ln2 = this.makeRmsNorm(
-          g,
-          attn,
-          `layers.${i}.post_attention_layernorm`,
-          m.read(`${p}.post_attention_layernorm.weight`, [H]),
-          eps,
-          ln1.residual,
-        );
-        residual = ln2.residual;
-        pending = this.makeMlp(g, ln2.out, i);
-        x = pending;
-      }
-      // Only the last position of each row reaches the final norm and the LM head.
-      const last = (t: string) => g.op('Slice', [t, g.constInt64([-1]), g.constInt64([TO_END]), g.constInt64([1])]);
-      this.progress('decoder: lm_head');
-      const final = this.makeRmsNorm(g, last(pending), 'norm', m.read(llmNames.norm, [H]), eps, last(residual));
-      const lmName = llm.tieWordEmbeddings && !m.has(llmNames.lmHead) ? llmNames.embed : llmNames.lmHead;
-      let logits = this.makeLinear(g, final.out, 'lm_head', m.read(lmName, [V, H]), V, H, { quantize: true });
-      if (this.compute !== 'float32') logits = this.cast(g, logits, 'float32');
+      const logits = this.makeDecoderStack(g, embeds, { seqlensK, totalLen, ...rope });
       g.node('Identity', [logits], {}, { outputs: ['logits'] });
       g.output('logits', 'float32', ['batch', 1, V]);
       // present.* outputs were declared per layer; put logits first for readability.
@@ -535,6 +545,232 @@ export class YiVlModelBuilder {
       data.close();
     }
     return this.finish(g, outDir, 'decoder');
+  }
+
+  // ---------------------------------------------------------------- plain-op decoder variant
+
+  /** RMSNorm from standard ops: x · (mean(x²) + eps)^−½ · γ. */
+  private plainRmsNorm(g: Graph, x: string, name: string, weight: Float32Array, eps: number): string {
+    const ms = g.op('ReduceMean', [g.op('Mul', [x, x])], { axes: ints([-1]), keepdims: int(1) });
+    const inv = g.op('Reciprocal', [g.op('Sqrt', [g.op('Add', [ms, this.scalar(g, eps, this.compute)])])]);
+    return g.op(
+      'Mul',
+      [g.op('Mul', [x, inv]), this.weight(g, `${name}.weight`, [weight.length], weight)],
+      {},
+      { name: `${name}/RMSNorm` },
+    );
+  }
+
+  /** Position-dependent tensors shared by every layer of the plain variant. */
+  private plainContext(g: Graph, embeds: string, pastKey0: string) {
+    const { headDim: d } = this.ckpt.config.llm;
+    const pastLen = g.op('Gather', [g.op('Shape', [pastKey0]), g.constInt64([2], true)], { axis: int(0) });
+    const seqLen = g.op('Gather', [g.op('Shape', [embeds]), g.constInt64([1], true)], { axis: int(0) });
+    const total = g.op('Add', [pastLen, seqLen]);
+    const one = g.constInt64([1], true);
+    const positions = g.op('Range', [pastLen, total, one]); // [S]
+    const rope = this.ropeCaches(g);
+    const full = (c: string) => {
+      const rows = g.op('Gather', [c, positions], { axis: int(0) }); // [S, d/2]
+      return g.op('Concat', [rows, rows], { axis: int(-1) }); // [S, d] (rotate-half layout)
+    };
+    // causal bias [S, T]: key j is visible to query i when j ≤ past_len + i
+    const cols = g.op('Unsqueeze', [g.op('Range', [g.constInt64([0], true), total, one]), g.constInt64([0])]);
+    const rows = g.op('Unsqueeze', [positions, g.constInt64([1])]);
+    const hidden = g.op('Greater', [cols, rows]);
+    const neg = this.scalar(g, this.compute === 'float16' ? -65504 : -1e9, this.compute);
+    const zero = this.scalar(g, 0, this.compute);
+    const bias = g.op('Where', [hidden, neg, zero]);
+    void d;
+    return { cos: full(rope.cos), sin: full(rope.sin), bias };
+  }
+
+  private plainRope(g: Graph, x: string, cos: string, sin: string): string {
+    const half = this.ckpt.config.llm.headDim / 2;
+    const [x1, x2] = g.node('Split', [x, g.constInt64([half, half])], { axis: int(-1) }, { outputs: 2 });
+    const rotated = g.op('Concat', [g.op('Neg', [x2!]), x1!], { axis: int(-1) });
+    return g.op('Add', [g.op('Mul', [x, cos]), g.op('Mul', [rotated, sin])]);
+  }
+
+  /** MatMul/Softmax attention with explicit RoPE, a causal bias and a concatenated (growing) KV cache. */
+  makePlainAttention(
+    g: Graph,
+    x: string,
+    i: number,
+    ctx: { cos: string; sin: string; bias: string; past: { key: string; value: string } },
+  ): string {
+    const { hiddenSize: H, numHeads, numKvHeads, headDim: d } = this.ckpt.config.llm;
+    const m = this.ckpt.main;
+    const p = `${llmNames.layer(i)}.self_attn`;
+    const kvd = numKvHeads * d;
+    const wqkv = concatRows([
+      m.read(`${p}.q_proj.weight`, [H, H]),
+      m.read(`${p}.k_proj.weight`, [kvd, H]),
+      m.read(`${p}.v_proj.weight`, [kvd, H]),
+    ]);
+    const qkv = this.makeLinear(g, x, `layers.${i}.attn.qkv`, wqkv, H + 2 * kvd, H, { quantize: true });
+    const [q, k, v] = g.node('Split', [qkv, g.constInt64([H, kvd, kvd])], { axis: int(-1) }, { outputs: 3 });
+    const heads = (t: string, n: number) =>
+      g.op('Transpose', [g.op('Reshape', [t, g.constInt64([0, 0, n, d])])], { perm: ints([0, 2, 1, 3]) });
+    const qh = this.plainRope(g, heads(q!, numHeads), ctx.cos, ctx.sin);
+    const kh = this.plainRope(g, heads(k!, numKvHeads), ctx.cos, ctx.sin);
+    const vh = heads(v!, numKvHeads);
+    const presentK = g.node('Concat', [ctx.past.key, kh], { axis: int(2) }, { outputs: [`present.${i}.key`] })[0]!;
+    const presentV = g.node('Concat', [ctx.past.value, vh], { axis: int(2) }, { outputs: [`present.${i}.value`] })[0]!;
+    const shape = ['batch', numKvHeads, 'total_sequence_length', d];
+    g.output(`present.${i}.key`, this.compute, shape);
+    g.output(`present.${i}.value`, this.compute, shape);
+    // repeat each KV head for its group of query heads: [B, kv, T, d] → [B, kv, g, T, d] → [B, heads, T, d]
+    const group = numHeads / numKvHeads;
+    const expand = (t: string) =>
+      g.op('Reshape', [
+        g.op('Expand', [g.op('Unsqueeze', [t, g.constInt64([2])]), g.constInt64([1, 1, group, 1, 1])]),
+        g.constInt64([0, numHeads, -1, d]),
+      ]);
+    const kT = g.op('Transpose', [expand(presentK)], { perm: ints([0, 1, 3, 2]) });
+    const scores = g.op('Mul', [g.op('MatMul', [qh, kT]), this.scalar(g, 1 / Math.sqrt(d), this.compute)]);
+    const probs = g.op('Softmax', [g.op('Add', [scores, ctx.bias])], { axis: int(-1) });
+    const out = g.op('Transpose', [g.op('MatMul', [probs, expand(presentV)])], { perm: ints([0, 2, 1, 3]) });
+    const merged = g.op('Reshape', [out, g.constInt64([0, 0, H])]);
+    return this.makeLinear(g, merged, `layers.${i}.attn.o_proj`, m.read(`${p}.o_proj.weight`, [H, H]), H, H, {
+      quantize: true,
+    });
+  }
+
+  /**
+   * The same decoder from standard ONNX ops only (no GroupQueryAttention, no SimplifiedLayerNormalization): the
+   * baseline the fused graph is benchmarked against. I/O: `inputs_embeds`, `past_key_values.*` of shape
+   * [batch, kv_heads, past_sequence_length, head_dim] (empty at the start) → `logits` (last position),
+   * `present.*` [batch, kv_heads, past_sequence_length + sequence_length, head_dim]. No attention_mask: rows
+   * cannot differ in length.
+   */
+  buildPlainDecoder(outDir: string): BuiltGraph {
+    const llm = this.ckpt.config.llm;
+    const { hiddenSize: H, vocabSize: V, rmsNormEps: eps, numKvHeads, headDim } = llm;
+    const m = this.ckpt.main;
+    const data = new ExternalData(join(outDir, 'decoder.onnx.data'));
+    const g = new Graph('yi_vl_decoder_plain', data);
+    try {
+      const embeds = g.input('inputs_embeds', 'float32', ['batch', 'sequence_length', H]);
+      const shape: Dim[] = ['batch', numKvHeads, 'past_sequence_length', headDim];
+      const pasts = Array.from({ length: llm.numLayers }, (_, i) => ({
+        key: g.input(`past_key_values.${i}.key`, this.compute, shape),
+        value: g.input(`past_key_values.${i}.value`, this.compute, shape),
+      }));
+      const ctx = this.plainContext(g, embeds, pasts[0]!.key);
+      let x = this.compute === 'float32' ? embeds : this.cast(g, embeds, this.compute);
+      for (let i = 0; i < llm.numLayers; i++) {
+        this.progress(`decoder (plain): layer ${i + 1}/${llm.numLayers}`);
+        const p = llmNames.layer(i);
+        const h = this.plainRmsNorm(
+          g,
+          x,
+          `layers.${i}.input_layernorm`,
+          m.read(`${p}.input_layernorm.weight`, [H]),
+          eps,
+        );
+        x = g.op('Add', [x, this.makePlainAttention(g, h, i, { ...ctx, past: pasts[i]! })]);
+        const h2 = this.plainRmsNorm(
+          g,
+          x,
+          `layers.${i}.post_attention_layernorm`,
+          m.read(`${p}.post_attention_layernorm.weight`, [H]),
+          eps,
+        );
+        x = g.op('Add', [x, this.makeMlp(g, h2, i)]);
+      }
+      const last = g.op('Slice', [x, g.constInt64([-1]), g.constInt64([TO_END]), g.constInt64([1])]);
+      const final = this.plainRmsNorm(g, last, 'norm', m.read(llmNames.norm, [H]), eps);
+      const lmName = llm.tieWordEmbeddings && !m.has(llmNames.lmHead) ? llmNames.embed : llmNames.lmHead;
+      let logits = this.makeLinear(g, final, 'lm_head', m.read(lmName, [V, H]), V, H, { quantize: true });
+      if (this.compute !== 'float32') logits = this.cast(g, logits, 'float32');
+      g.node('Identity', [logits], {}, { outputs: ['logits'] });
+      g.output('logits', 'float32', ['batch', 1, V]);
+      g.outputs.unshift(g.outputs.pop()!);
+    } finally {
+      data.close();
+    }
+    return this.finish(g, outDir, 'decoder');
+  }
+
+  // ---------------------------------------------------------------- in-graph decode loop (experimental)
+
+  /**
+   * `decoder_loop.onnx`: an ONNX Loop whose body is the GQA decoder for one position plus the embedding lookup
+   * and a greedy ArgMax, so one run() decodes up to `max_steps` tokens and stops early at an EOS id. I/O:
+   * `input_ids` int64 [1, 1] (the last chosen token, not yet in the cache), `past_length` int64 scalar,
+   * `max_steps` int64 scalar, `eos_ids` int64 [E], `loop.past.{i}.key|value` (the shared max-length buffers) →
+   * `tokens` int64 [steps, 1, 1], `final_length` int64 scalar, `loop.present.{i}.key|value`. Batch 1, greedy only.
+   */
+  buildLoopDecoder(outDir: string): BuiltGraph {
+    const llm = this.ckpt.config.llm;
+    const { hiddenSize: H, vocabSize: V, numKvHeads, headDim, numLayers } = llm;
+    const data = new ExternalData(join(outDir, 'decoder_loop.onnx.data'));
+    const g = new Graph('yi_vl_decoder_loop', data);
+    const body = new Graph('yi_vl_decoder_step', data);
+    try {
+      const kvShape: Dim[] = [1, numKvHeads, 'max_length', headDim];
+      const ids = g.input('input_ids', 'int64', [1, 1]);
+      const pastLength = g.input('past_length', 'int64', []);
+      const maxSteps = g.input('max_steps', 'int64', []);
+      g.input('eos_ids', 'int64', ['eos_count']);
+      const pasts: string[] = [];
+      for (let i = 0; i < numLayers; i++) {
+        for (const kind of ['key', 'value']) pasts.push(g.input(`loop.past.${i}.${kind}`, this.compute, kvShape));
+      }
+      const condTrue = g.initializer('loop.cond_true', 'bool', [], new Uint8Array([1]));
+
+      // body: (iter, cond, token, length, kv…) → (cond, token, length, kv…, scan token)
+      const token = body.input('step.token_in', 'int64', [1, 1]);
+      const length = body.input('step.length_in', 'int64', []);
+      const table = this.weight(body, 'embed_tokens.weight', [V, H], this.ckpt.main.read(llmNames.embed, [V, H]), 'float32');
+      const embeds = body.op('Gather', [table, token], { axis: int(0) }); // [1, 1, H]
+      const seqlensK = this.castInt32(body, body.op('Reshape', [length, body.constInt64([1])]), 'step.seqlens_k');
+      const totalLen = this.castInt32(body, body.op('Add', [length, body.constInt64([1], true)]), 'step.total_len');
+      const rope = this.ropeCaches(body);
+      const logits = this.makeDecoderStack(body, embeds, { seqlensK, totalLen, ...rope });
+      const next = body.op('ArgMax', [logits], { axis: int(-1), keepdims: int(0) }); // [1, 1]
+      const hits = body.op('Cast', [body.op('Equal', [next, 'eos_ids'])], { to: int(7) });
+      const isEos = body.op('ReduceMax', [hits], { keepdims: int(0) });
+      body.node('Equal', [isEos, body.constInt64([0], true)], {}, { outputs: ['step.cond_out'] });
+      body.node('Identity', [next], {}, { outputs: ['step.token_out'] });
+      body.node('Identity', [next], {}, { outputs: ['step.token_scan'] });
+      body.node('Add', [length, body.constInt64([1], true)], {}, { outputs: ['step.length_out'] });
+      // makeAttention declared past_key_values.* / present.* on the body; put the body's I/O in Loop order
+      const kvIn = body.inputs.filter((v) => v.name.startsWith('past_key_values.'));
+      const kvOut = body.outputs.filter((v) => v.name.startsWith('present.'));
+      body.inputs.splice(
+        0,
+        body.inputs.length,
+        { name: 'step.iter', dtype: 'int64', shape: [] },
+        { name: 'step.cond_in', dtype: 'bool', shape: [] },
+        { name: token, dtype: 'int64', shape: [1, 1] },
+        { name: length, dtype: 'int64', shape: [] },
+        ...kvIn,
+      );
+      body.outputs.splice(
+        0,
+        body.outputs.length,
+        { name: 'step.cond_out', dtype: 'bool', shape: [] },
+        { name: 'step.token_out', dtype: 'int64', shape: [1, 1] },
+        { name: 'step.length_out', dtype: 'int64', shape: [] },
+        ...kvOut,
+        { name: 'step.token_scan', dtype: 'int64', shape: [1, 1] },
+      );
+
+      const presents = pasts.map((p) => p.replace('loop.past.', 'loop.present.'));
+      g.node('Loop', [maxSteps, condTrue, ids, pastLength, ...pasts], { body: graphAttr(body) }, {
+        name: 'decode_loop',
+        outputs: ['last_token', 'final_length', ...presents, 'tokens'],
+      });
+      g.usesMicrosoftDomain = true;
+      g.output('tokens', 'int64', ['steps', 1, 1]);
+      g.output('final_length', 'int64', []);
+      for (const p of presents) g.output(p, this.compute, kvShape);
+    } finally {
+      data.close();
+    }
+    return this.finish(g, outDir, 'decoder_loop');
   }
 
   private castInt32(g: Graph, x: string, name: string): string {

@@ -91,3 +91,42 @@ export class DecoderRunner {
     await this.session.release();
   }
 }
+
+/** Drives the plain-op decoder variant (growing concatenated KV, no attention mask). */
+export class PlainDecoderRunner {
+  private past: Record<string, ort.Tensor> = {};
+  length = 0;
+
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly manifest: Manifest,
+  ) {
+    const { numKvHeads, headDim, numLayers } = manifest.dims.llm;
+    for (let i = 0; i < numLayers; i++) {
+      for (const kv of ['key', 'value'])
+        this.past[`past_key_values.${i}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [
+          1,
+          numKvHeads,
+          0,
+          headDim,
+        ]);
+    }
+  }
+
+  static async open(dir: string, manifest: Manifest): Promise<PlainDecoderRunner> {
+    return new PlainDecoderRunner(await ort.InferenceSession.create(join(dir, 'decoder.onnx')), manifest);
+  }
+
+  async step(embeds: Float32Array): Promise<Float32Array> {
+    const H = this.manifest.dims.llm.hiddenSize;
+    const S = embeds.length / H;
+    const r = await this.session.run({ inputs_embeds: new ort.Tensor('float32', embeds, [1, S, H]), ...this.past });
+    for (const name of Object.keys(this.past)) this.past[name] = r[name.replace('past_key_values', 'present')]!;
+    this.length += S;
+    return r.logits!.data as Float32Array;
+  }
+
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+}

@@ -100,9 +100,19 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     const key = decodeURIComponent(rest.join('/'));
     // Object-level PUT/DELETE (the SDK tags requests with `?x-id=…`); sub-resources like ?uploadId pass through.
     const objectLevel = [...url.searchParams.keys()].every((k) => k === 'x-id');
-    const mutating = (req.method === 'PUT' || req.method === 'DELETE') && bucket && key && objectLevel;
-    if (options.plain || !mutating) {
+    const objectRequest = Boolean(bucket && key && objectLevel);
+    const mutating = objectRequest && (req.method === 'PUT' || req.method === 'DELETE');
+    // s3rver overwrites files in place, so a GET racing a PUT of the same key could read a torn object: reads of
+    // a key are serialised with its writes too (AWS S3 gives read-after-write consistency on whole objects).
+    if (options.plain || !objectRequest) {
       handler(req, res);
+      return;
+    }
+    if (!mutating) {
+      await withKeyLock(`${bucket}/${key}`, async (release) => {
+        res.on('close', release);
+        handler(req, res);
+      });
       return;
     }
     await withKeyLock(`${bucket}/${key}`, async (release) => {

@@ -17,6 +17,7 @@ test('the check catches edge → gpu-worker, gpu-worker → edge and shared → 
     ['gpu-worker/consumer.ts', "export { y } from '../edge/app.ts';"],
     ['shared/index.ts', "import '../edge/side-effect.ts';"],
     ['shared/x.ts', "const t = require('../test/support/local-aws.ts');"],
+    ['edge/image/x.test.ts', "import { y } from '../../gpu-worker/analyzer.ts';"],
   ];
   for (const [file, source] of cases) {
     const v = checkFile(root, join(root, file), source);
@@ -24,13 +25,14 @@ test('the check catches edge → gpu-worker, gpu-worker → edge and shared → 
   }
 });
 
-test('allowed imports pass: shared from either side, packages, siblings', () => {
+test('allowed imports pass: shared from either side, packages, siblings, test helpers in tests', () => {
   const ok = [
     ['edge/app.ts', "import { keys } from '../shared/storage/keys.ts';\nimport { Hono } from 'hono';"],
     [
       'gpu-worker/a/b.ts',
       "import { z } from 'zod';\nimport { c } from './c.ts';\nimport type { J } from '../../shared/index.ts';",
     ],
+    ['edge/image/x.test.ts', "import { corpus } from '../../test/edge-image/corpus.ts';"],
   ];
   for (const [file, source] of ok) assert.deepEqual(checkFile(root, join(root, file!), source!), []);
 });

@@ -9,12 +9,15 @@ export type Attr =
   | { kind: 'float'; v: number }
   | { kind: 'ints'; v: number[] }
   | { kind: 'floats'; v: number[] }
-  | { kind: 'string'; v: string };
+  | { kind: 'string'; v: string }
+  | { kind: 'graph'; v: Graph };
 
 export const int = (v: number): Attr => ({ kind: 'int', v });
 export const float = (v: number): Attr => ({ kind: 'float', v });
 export const ints = (v: number[]): Attr => ({ kind: 'ints', v });
 export const str = (v: string): Attr => ({ kind: 'string', v });
+/** a subgraph attribute (Loop body, If branches) */
+export const graphAttr = (v: Graph): Attr => ({ kind: 'graph', v });
 
 export interface ValueInfo {
   name: string;
@@ -75,6 +78,8 @@ function attrProto(name: string, a: Attr): Record<string, unknown> {
       return { name, type: AttrType.FLOATS, floats: a.v };
     case 'string':
       return { name, type: AttrType.STRING, s: Buffer.from(a.v, 'utf8') };
+    case 'graph':
+      return { name, type: AttrType.GRAPH, g: a.v.toProto() };
   }
 }
 
@@ -191,6 +196,17 @@ export class Graph {
     return name;
   }
 
+  /** The GraphProto fields (also used for subgraph attributes). */
+  toProto(): Record<string, unknown> {
+    return {
+      name: this.name,
+      node: this.nodes,
+      initializer: this.initializers,
+      input: this.inputs.map(valueInfoProto),
+      output: this.outputs.map(valueInfoProto),
+    };
+  }
+
   encode(meta: Record<string, string> = {}, producerVersion = '0'): Uint8Array {
     const opsetImport: Record<string, unknown>[] = [{ domain: '', version: 17 }];
     if (this.usesMicrosoftDomain) opsetImport.push({ domain: 'com.microsoft', version: 1 });
@@ -199,13 +215,7 @@ export class Graph {
       opsetImport,
       producerName: 'yi-vl-pipeline converter',
       producerVersion,
-      graph: {
-        name: this.name,
-        node: this.nodes,
-        initializer: this.initializers,
-        input: this.inputs.map(valueInfoProto),
-        output: this.outputs.map(valueInfoProto),
-      },
+      graph: this.toProto(),
       metadataProps: Object.entries(meta).map(([key, value]) => ({ key, value })),
     });
   }

@@ -12,12 +12,13 @@ export const TensorDataType = {
   int8: 3,
   int32: 6,
   int64: 7,
+  bool: 9,
   float16: 10,
   float64: 11,
 } as const;
 export type DataTypeName = keyof typeof TensorDataType;
 
-export const AttrType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7 } as const;
+export const AttrType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7 } as const;
 
 export function encodeModel(model: Record<string, unknown>): Uint8Array {
   const err = ModelProto.verify(model);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { ImageInputError } from '../preprocess/decode.ts';
-import { YiVlAnalyzer } from './analyzer.ts';
+import { type AnalyzeResult, YiVlAnalyzer } from './analyzer.ts';
 import { YiVlEngine } from './engine.ts';
 import { testImageRgb, tinyModel } from './testing/tiny-model.ts';
 
@@ -40,6 +40,26 @@ describe('YiVlAnalyzer (model in a worker thread)', () => {
     assert.equal(got.text, want.text);
     assert.equal(deltas.join(''), got.text);
     assert.ok(ticks > 0, 'the main event loop kept running during generation');
+  });
+
+  test('concurrent requests are decoded as one batch, each with the answer it gets alone', async () => {
+    const prompts = ['Describe it.', 'What colour is it?', 'Is there any text in the picture?'];
+    const params = { temperature: 0, max_new_tokens: 8 };
+    const alone: AnalyzeResult[] = [];
+    for (const prompt of prompts) alone.push(await analyzer.analyze({ image: png, prompt, params }));
+    const together = await Promise.all(prompts.map((prompt) => analyzer.analyze({ image: png, prompt, params })));
+    together.forEach((r, i) => {
+      assert.deepEqual(r.output_token_ids, alone[i]!.output_token_ids);
+    });
+    // requests that arrive while another batch runs wait for it and then decode together
+    assert.ok(
+      together.some((r) => r.batch_size >= 2),
+      `batch sizes ${together.map((r) => r.batch_size)}`,
+    );
+    assert.deepEqual(
+      alone.map((r) => r.batch_size),
+      [1, 1, 1],
+    );
   });
 
   test('AbortSignal cancels between decode steps', async () => {

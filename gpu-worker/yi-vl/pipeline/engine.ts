@@ -3,15 +3,19 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
-import { generate, type LogitsSource } from '../generation/generate.ts';
+import { timingsOf } from '../generation/generate.ts';
 import { eosIdsOf, type GenerationConfigJson, type GenerationParams, resolveParams } from '../generation/params.ts';
+import { type ResolvedParams, SequenceState } from '../generation/sequence.ts';
 import type { TextCallback } from '../generation/streamer.ts';
 import { IMAGE_SIZE, normalizeRgbToNchw } from '../preprocess/clip-normalize.ts';
 import { renderPrompt, type Turn } from '../template/mm-default.ts';
 import { IMAGE_TOKEN_INDEX, tokenizeWithImage } from '../template/prompt-ids.ts';
 import type { SentencePieceTokenizer } from '../tokenizer/tokenizer.ts';
 import { loadYiTokenizer } from '../tokenizer/yi-tokenizer.ts';
+import { DecoderDriver } from './decoder-driver.ts';
+import { EmbeddingTable } from './embedding-table.ts';
 import { ImageFeatureCache } from './image-feature-cache.ts';
+import { KvCache, type KvLayout } from './kv-cache.ts';
 import { type ModelManifest, readGenerationConfig, readManifest } from './manifest.ts';
 import { createSessions, type ModelSessions, type ProviderReport, type SessionOptions } from './sessions.ts';
 
@@ -36,6 +40,10 @@ export interface EngineResult {
   seed: number | null;
   /** the image features came from the cache (a follow-up on the same image) */
   image_cache_hit: boolean;
+  /** the system-prompt KV computed at load was reused (only the rest of the prompt was prefilled) */
+  prefix_cache_hit: boolean;
+  /** answers decoding together when this one started decoding (1 = alone) */
+  batch_size: number;
   timings: {
     preprocess_ms: number;
     vision_ms: number;
@@ -68,11 +76,69 @@ export interface EngineOptions extends SessionOptions {
   tokenizerPath?: string;
   /** images whose projected features are kept for follow-up questions (default 4; 0 disables) */
   imageCacheSize?: number;
+  /** compute the system-prompt KV once at load and prefill only the rest of each prompt (default true) */
+  prefixCache?: boolean;
+  /**
+   * most images per vision-tower call when a batch brings several new images (default 4 on CUDA, 1 on the CPU EP,
+   * where batching measured slower: docs/performance.md)
+   */
+  visionBatch?: number;
+  /** most requests the model thread decodes together (default 4; 1 = one at a time) */
+  maxBatch?: number;
+}
+
+export interface EngineRun {
+  signal?: AbortSignal;
+  onText?: TextCallback;
+}
+
+export interface BatchItem {
+  input: EngineInput;
+  run?: EngineRun;
+}
+
+/** One request's state inside analyzeBatch. */
+interface Job {
+  index: number;
+  input: EngineInput;
+  run: EngineRun;
+  t0: number;
+  params: ResolvedParams;
+  promptIds: number[];
+  textIds: number[];
+  /** index of the image placeholder in promptIds = text positions before the image */
+  at: number;
+  positions: number;
+  maxLength: number;
+  timings: { preprocess_ms: number; vision_ms: number; embed_ms: number; prefill_ms: number; first_token_ms: number };
+  imageCacheHit: boolean;
+  prefixHit: boolean;
+  batchSize: number;
+  image?: Float32Array;
+  seq?: SequenceState;
+  tGen?: number;
+  /** positions in this job's KV cache */
+  length: number;
+  lastId?: number;
+  prefillLogits?: Float32Array;
+}
+
+function sameIds(a: readonly number[], b: readonly number[], n: number): boolean {
+  if (a.length !== n) return false;
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class YiVlEngine {
+  private readonly driver: DecoderDriver;
+  private readonly kvLayout: KvLayout;
+  private readonly visionBatch: number;
+  private prefix: { ids: number[]; cache: KvCache } | null = null;
+  /** decode-step embeddings without a session.run (null: use the embed_tokens session) */
+  private readonly table: EmbeddingTable | null;
+
   private constructor(
     readonly dir: string,
     readonly manifest: ModelManifest,
@@ -81,7 +147,19 @@ export class YiVlEngine {
     private readonly sessions: ModelSessions,
     readonly startup: StartupReport,
     private readonly imageCache: ImageFeatureCache,
-  ) {}
+    opts: EngineOptions,
+  ) {
+    const llm = manifest.dims.llm;
+    this.driver = new DecoderDriver(sessions.decoder, llm.hiddenSize, llm.vocabSize);
+    this.kvLayout = {
+      numLayers: llm.numLayers,
+      numKvHeads: llm.numKvHeads,
+      headDim: llm.headDim,
+      fp16: manifest.computeDtype === 'float16',
+    };
+    this.visionBatch = Math.max(1, opts.visionBatch ?? (sessions.report.provider === 'cuda' ? 4 : 1));
+    this.table = EmbeddingTable.open(dir, manifest.graphs.embedTokens.file, llm.vocabSize, llm.hiddenSize);
+  }
 
   static async load(dir: string, opts: EngineOptions = {}): Promise<YiVlEngine> {
     const t0 = performance.now();
@@ -104,10 +182,24 @@ export class YiVlEngine {
       loadMs: performance.now() - t0,
     };
     const cache = new ImageFeatureCache(opts.imageCacheSize ?? 4);
-    return new YiVlEngine(dir, manifest, tokenizer, generationConfig, sessions, startup, cache);
+    const engine = new YiVlEngine(dir, manifest, tokenizer, generationConfig, sessions, startup, cache, opts);
+    try {
+      if (opts.prefixCache ?? true) await engine.computePrefix();
+    } catch (err) {
+      await engine.close();
+      throw err;
+    }
+    startup.loadMs = performance.now() - t0;
+    return engine;
+  }
+
+  /** one-position decoder calls so far and the time spent inside their session.run */
+  get decoderStepStats(): { calls: number; ms: number } {
+    return { ...this.driver.stepStats };
   }
 
   async close(): Promise<void> {
+    this.table?.close();
     await this.sessions.release();
   }
 
@@ -116,161 +208,290 @@ export class YiVlEngine {
     return tokenizeWithImage(this.tokenizer, renderPrompt({ question, ...(history ? { history } : {}) }));
   }
 
-  async analyze(input: EngineInput, run: { signal?: AbortSignal; onText?: TextCallback } = {}): Promise<EngineResult> {
+  /** Answers one question (a batch of one: the same code path as analyzeBatch). */
+  async analyze(input: EngineInput, run: EngineRun = {}): Promise<EngineResult> {
+    const [r] = await this.analyzeBatch([{ input, run }]);
+    if (r!.status === 'rejected') throw r!.reason;
+    return r!.value;
+  }
+
+  /**
+   * Answers several questions together: the vision tower encodes all uncached images in one batched call, each
+   * prompt is prefilled on its own (batch 1, reusing the system-prompt KV), then all answers decode as rows of one
+   * batch, each with its own sampler, stop rules and cancel signal; a finished row leaves the batch at once.
+   * Each row makes exactly the choices it would make alone. One result per item, in order.
+   */
+  async analyzeBatch(items: readonly BatchItem[]): Promise<PromiseSettledResult<EngineResult>[]> {
     const t0 = performance.now();
+    const results: PromiseSettledResult<EngineResult>[] = new Array(items.length);
+    const jobs: Job[] = [];
+    items.forEach((item, index) => {
+      try {
+        jobs.push(this.prepare(item, index, t0));
+      } catch (reason) {
+        results[index] = { status: 'rejected', reason };
+      }
+    });
+    const done = (job: Job, r: EngineResult) => {
+      results[job.index] = { status: 'fulfilled', value: r };
+    };
+    const live = (list: Job[]) =>
+      list.filter((j) => {
+        if (!j.run.signal?.aborted) return true;
+        done(j, this.canceledResult(j));
+        return false;
+      });
+    try {
+      let active = live(jobs);
+      await this.encodeImages(active);
+      await yieldToEventLoop();
+      active = live(active);
+      const maxLength = Math.max(0, ...active.map((j) => j.maxLength));
+      const rows: { job: Job; cache: KvCache }[] = [];
+      for (const job of active) {
+        const cache = await this.prefill(job, maxLength);
+        if (job.seq!.finishReason) done(job, this.resultOf(job));
+        else rows.push({ job, cache });
+      }
+      await this.decodeRows(rows, done);
+    } catch (reason) {
+      for (const j of jobs) if (!results[j.index]) results[j.index] = { status: 'rejected', reason };
+    }
+    return results;
+  }
+
+  private prepare(item: BatchItem, index: number, t0: number): Job {
+    const { input } = item;
     const m = this.manifest;
-    const H = m.dims.llm.hiddenSize;
-    const imageRows = m.dims.imageTokens;
     const params = resolveParams(input.params ?? {}, this.generationConfig);
     const promptIds = this.promptIds(input.question, input.history);
     const textIds = promptIds.filter((id) => id !== IMAGE_TOKEN_INDEX);
     const at = promptIds.indexOf(IMAGE_TOKEN_INDEX);
     if (at < 0 || promptIds.lastIndexOf(IMAGE_TOKEN_INDEX) !== at)
       throw new Error('exactly one image placeholder expected');
-    const positions = textIds.length + imageRows;
+    const positions = textIds.length + m.dims.imageTokens;
     const limit = m.dims.llm.maxPositionEmbeddings;
     if (positions >= limit) {
       throw new PromptTooLongError(
-        `prompt needs ${positions} positions (text ${textIds.length} + image ${imageRows}); the model has ${limit}`,
+        `prompt needs ${positions} positions (text ${textIds.length} + image ${m.dims.imageTokens}); the model has ${limit}`,
       );
     }
-    const maxLength = Math.min(limit, positions + params.maxNewTokens);
-
-    const base = {
-      text: '',
-      prompt_tokens: textIds.length,
-      image_tokens: imageRows,
-      prompt_token_ids: promptIds,
-    };
-    const timings = { preprocess_ms: 0, vision_ms: 0, embed_ms: 0 };
-    const canceled = (): EngineResult => ({
-      ...base,
-      finish_reason: 'canceled',
-      image_cache_hit: false,
-      completion_tokens: 0,
-      output_token_ids: [],
-      seed: params.seed ?? null,
-      timings: {
-        ...timings,
-        prefill_ms: 0,
-        first_token_ms: 0,
-        decode_ms: 0,
-        total_ms: performance.now() - t0,
-        tokens_per_second: 0,
-      },
-    });
-    if (run.signal?.aborted) return canceled();
-
-    let t = performance.now();
-    const cacheKey = ImageFeatureCache.key(input.rgb);
-    let image = this.imageCache.get(cacheKey);
-    const imageCacheHit = image !== undefined;
-    if (!image) {
-      const pixels = normalizeRgbToNchw(input.rgb);
-      timings.preprocess_ms = performance.now() - t;
-      t = performance.now();
-      const vis = await this.sessions.vision.run({
-        pixel_values: new ort.Tensor('float32', pixels, [1, 3, IMAGE_SIZE, IMAGE_SIZE]),
-      });
-      image = vis.image_features!.data as Float32Array;
-      timings.vision_ms = performance.now() - t;
-      if (image.length !== imageRows * H) {
-        throw new Error(`vision output has ${image.length} values, expected ${imageRows * H}`);
-      }
-      this.imageCache.set(cacheKey, image);
-    }
-    await yieldToEventLoop();
-    if (run.signal?.aborted) return canceled();
-
-    t = performance.now();
-    const text = await this.embed(textIds);
-    const spliced = new Float32Array(positions * H);
-    spliced.set(text.subarray(0, at * H), 0);
-    spliced.set(image, at * H);
-    spliced.set(text.subarray(at * H), (at + imageRows) * H);
-    timings.embed_ms = performance.now() - t;
-
-    const source = this.decoderSource(spliced, positions, maxLength);
-    let prefillLogits: Float32Array | undefined;
-    const g = await generate({
-      source,
-      tokenizer: this.tokenizer,
-      promptTextIds: textIds,
-      promptPositions: positions,
-      maxPositions: maxLength,
-      params,
-      eosIds: this.startup.eosIds,
-      yieldBetweenSteps: yieldToEventLoop,
-      ...(run.signal ? { signal: run.signal } : {}),
-      ...(run.onText ? { onText: run.onText } : {}),
-      ...(input.returnPrefillLogits
-        ? { onPrefillLogits: (l: Float32Array) => (prefillLogits = Float32Array.from(l)) }
-        : {}),
-    });
     return {
-      ...base,
-      text: g.text,
-      finish_reason: g.finishReason,
-      image_cache_hit: imageCacheHit,
-      completion_tokens: g.outputTokenIds.length,
-      output_token_ids: g.outputTokenIds,
-      seed: g.seed,
-      timings: {
-        ...timings,
-        prefill_ms: g.timings.prefillMs,
-        first_token_ms: g.timings.firstTokenMs,
-        decode_ms: g.timings.decodeMs,
-        total_ms: performance.now() - t0,
-        tokens_per_second: g.timings.tokensPerSecond,
-      },
-      ...(prefillLogits ? { prefill_logits: prefillLogits } : {}),
+      index,
+      input,
+      run: item.run ?? {},
+      t0,
+      params,
+      promptIds,
+      textIds,
+      at,
+      positions,
+      maxLength: Math.min(limit, positions + params.maxNewTokens),
+      timings: { preprocess_ms: 0, vision_ms: 0, embed_ms: 0, prefill_ms: 0, first_token_ms: 0 },
+      imageCacheHit: false,
+      prefixHit: false,
+      batchSize: 1,
+      length: 0,
     };
   }
 
-  private async embed(ids: readonly number[]): Promise<Float32Array> {
+  /** Image features for every job: cache hits first, then one batched vision call per `visionBatch` misses. */
+  private async encodeImages(jobs: Job[]): Promise<void> {
+    const H = this.manifest.dims.llm.hiddenSize;
+    const rows = this.manifest.dims.imageTokens;
+    const misses = new Map<string, Job[]>();
+    for (const job of jobs) {
+      const key = ImageFeatureCache.key(job.input.rgb);
+      const hit = this.imageCache.get(key);
+      if (hit) {
+        job.image = hit;
+        job.imageCacheHit = true;
+      } else misses.set(key, [...(misses.get(key) ?? []), job]);
+    }
+    const keys = [...misses.keys()];
+    const size = IMAGE_SIZE * IMAGE_SIZE * 3;
+    for (let k = 0; k < keys.length; k += this.visionBatch) {
+      const chunk = keys.slice(k, k + this.visionBatch);
+      let t = performance.now();
+      const pixels = new Float32Array(chunk.length * size);
+      chunk.forEach((key, i) => {
+        pixels.set(normalizeRgbToNchw(misses.get(key)![0]!.input.rgb), i * size);
+      });
+      const preprocessMs = performance.now() - t;
+      t = performance.now();
+      const out = await this.sessions.vision.run({
+        pixel_values: new ort.Tensor('float32', pixels, [chunk.length, 3, IMAGE_SIZE, IMAGE_SIZE]),
+      });
+      const visionMs = performance.now() - t;
+      const all = out.image_features!.data as Float32Array;
+      if (all.length !== chunk.length * rows * H) {
+        throw new Error(`vision output has ${all.length} values, expected ${chunk.length * rows * H}`);
+      }
+      chunk.forEach((key, i) => {
+        const features = all.slice(i * rows * H, (i + 1) * rows * H);
+        this.imageCache.set(key, features);
+        for (const job of misses.get(key)!) {
+          job.image = features;
+          job.timings.preprocess_ms = preprocessMs;
+          job.timings.vision_ms = visionMs;
+        }
+      });
+    }
+  }
+
+  /** Embeds and splices the prompt, prefills it into a fresh batch-1 cache and chooses the first token. */
+  private async prefill(job: Job, maxLength: number): Promise<KvCache> {
+    const H = this.manifest.dims.llm.hiddenSize;
+    let t = performance.now();
+    const text = await this.embed(job.textIds);
+    const spliced = new Float32Array(job.positions * H);
+    spliced.set(text.subarray(0, job.at * H), 0);
+    spliced.set(job.image!, job.at * H);
+    spliced.set(text.subarray(job.at * H), (job.at + this.manifest.dims.imageTokens) * H);
+    job.timings.embed_ms = performance.now() - t;
+
+    t = performance.now();
+    job.tGen = t;
+    job.seq = new SequenceState({
+      tokenizer: this.tokenizer,
+      promptTextIds: job.textIds,
+      promptPositions: job.positions,
+      maxPositions: job.maxLength,
+      params: job.params,
+      eosIds: this.startup.eosIds,
+      ...(job.run.signal ? { signal: job.run.signal } : {}),
+      ...(job.run.onText ? { onText: job.run.onText } : {}),
+    });
+    const prefix = this.prefix && job.at > 0 && sameIds(this.prefix.ids, job.promptIds, job.at) ? this.prefix : null;
+    let cache: KvCache;
+    let logits: Float32Array;
+    if (prefix) {
+      cache = KvCache.withPrefix(prefix.cache, job.at, maxLength);
+      logits = await this.driver.run(cache, spliced.subarray(job.at * H), job.positions - job.at, [job.at]);
+      job.prefixHit = true;
+    } else {
+      cache = new KvCache(this.kvLayout, 1, maxLength);
+      logits = await this.driver.run(cache, spliced, job.positions, [0]);
+    }
+    job.length = job.positions;
+    job.timings.prefill_ms = performance.now() - t;
+    if (job.input.returnPrefillLogits) job.prefillLogits = logits.slice(0, this.manifest.dims.llm.vocabSize);
+    job.lastId = job.seq.accept(logits);
+    job.timings.first_token_ms = performance.now() - t;
+    return cache;
+  }
+
+  /** Batched one-token steps until every row has finished; finished or canceled rows leave between steps. */
+  private async decodeRows(
+    rows: { job: Job; cache: KvCache }[],
+    done: (job: Job, r: EngineResult) => void,
+  ): Promise<void> {
+    if (rows.length === 0) return;
+    const V = this.manifest.dims.llm.vocabSize;
+    let jobs = rows.map((r) => r.job);
+    for (const job of jobs) job.batchSize = jobs.length;
+    let cache = rows.length === 1 ? rows[0]!.cache : KvCache.stack(rows.map((r) => r.cache));
+    for (;;) {
+      await yieldToEventLoop();
+      const keep: number[] = [];
+      jobs.forEach((job, b) => {
+        if (job.seq!.finishReason || job.seq!.checkCanceled()) done(job, this.resultOf(job));
+        else keep.push(b);
+      });
+      if (keep.length === 0) return;
+      if (keep.length < jobs.length) {
+        cache = cache.select(keep);
+        jobs = keep.map((b) => jobs[b]!);
+      }
+      const ids = jobs.map((j) => j.lastId!);
+      const embeds = this.table ? this.table.rows(ids) : await this.embed(ids, jobs.length);
+      const logits = await this.driver.run(
+        cache,
+        embeds,
+        1,
+        jobs.map((j) => j.length),
+      );
+      jobs.forEach((job, b) => {
+        job.length += 1;
+        job.lastId = job.seq!.accept(logits.subarray(b * V, (b + 1) * V));
+      });
+    }
+  }
+
+  private canceledResult(job: Job): EngineResult {
+    return {
+      ...this.baseOf(job),
+      text: '',
+      finish_reason: 'canceled',
+      image_cache_hit: false,
+      prefix_cache_hit: false,
+      batch_size: 1,
+      completion_tokens: 0,
+      output_token_ids: [],
+      seed: job.params.seed ?? null,
+      timings: {
+        ...job.timings,
+        prefill_ms: 0,
+        first_token_ms: 0,
+        decode_ms: 0,
+        total_ms: performance.now() - job.t0,
+        tokens_per_second: 0,
+      },
+    };
+  }
+
+  private baseOf(job: Job) {
+    return {
+      prompt_tokens: job.textIds.length,
+      image_tokens: this.manifest.dims.imageTokens,
+      prompt_token_ids: job.promptIds,
+    };
+  }
+
+  private resultOf(job: Job): EngineResult {
+    const seq = job.seq!;
+    const text = seq.finish();
+    const g = timingsOf(job.tGen!, job.timings.prefill_ms, job.timings.first_token_ms, seq.generated.length);
+    return {
+      ...this.baseOf(job),
+      text,
+      finish_reason: seq.finishReason ?? 'stop',
+      image_cache_hit: job.imageCacheHit,
+      prefix_cache_hit: job.prefixHit,
+      batch_size: job.batchSize,
+      completion_tokens: seq.generated.length,
+      output_token_ids: seq.generated,
+      seed: seq.seed,
+      timings: {
+        ...job.timings,
+        decode_ms: g.decodeMs,
+        total_ms: performance.now() - job.t0,
+        tokens_per_second: g.tokensPerSecond,
+      },
+      ...(job.prefillLogits ? { prefill_logits: job.prefillLogits } : {}),
+    };
+  }
+
+  /** Token embeddings of `ids` laid out as [batch, ids.length / batch]. */
+  private async embed(ids: readonly number[], batch = 1): Promise<Float32Array> {
     const out = await this.sessions.embed.run({
       input_ids: new ort.Tensor(
         'int64',
         BigInt64Array.from(ids, (id) => BigInt(id)),
-        [1, ids.length],
+        [batch, ids.length / batch],
       ),
     });
     return out.inputs_embeds!.data as Float32Array;
   }
 
-  /** Prefill + one-token steps over a fixed-size shared KV buffer (docs/model-format.md). */
-  private decoderSource(spliced: Float32Array, positions: number, maxLength: number): LogitsSource {
-    const { numLayers, numKvHeads, headDim, hiddenSize: H } = this.manifest.dims.llm;
-    const fp16 = this.manifest.computeDtype === 'float16';
-    const kvShape = [1, numKvHeads, maxLength, headDim];
-    const kvSize = numKvHeads * maxLength * headDim;
-    let past: Record<string, ort.Tensor> = {};
-    for (let l = 0; l < numLayers; l++) {
-      for (const kind of ['key', 'value']) {
-        past[`past_key_values.${l}.${kind}`] = fp16
-          ? new ort.Tensor('float16', new Uint16Array(kvSize), kvShape)
-          : new ort.Tensor('float32', new Float32Array(kvSize), kvShape);
-      }
-    }
-    let length = 0;
-    const run = async (embeds: Float32Array, n: number): Promise<Float32Array> => {
-      const total = length + n;
-      const out = await this.sessions.decoder.run({
-        inputs_embeds: new ort.Tensor('float32', embeds, [1, n, H]),
-        attention_mask: new ort.Tensor('int64', new BigInt64Array(total).fill(1n), [1, total]),
-        ...past,
-      });
-      const next: Record<string, ort.Tensor> = {};
-      for (let l = 0; l < numLayers; l++) {
-        for (const kind of ['key', 'value']) next[`past_key_values.${l}.${kind}`] = out[`present.${l}.${kind}`]!;
-      }
-      past = next;
-      length = total;
-      return out.logits!.data as Float32Array;
-    };
-    return {
-      prefill: () => run(spliced, positions),
-      step: async (id) => run(await this.embed([id]), 1),
-    };
+  /** The KV of the prompt text before the image (system prompt + "### Human: "), the same for every request. */
+  private async computePrefix(): Promise<void> {
+    const ids = this.promptIds('?');
+    const at = ids.indexOf(IMAGE_TOKEN_INDEX);
+    if (at <= 0) return;
+    const prefixIds = ids.slice(0, at);
+    const cache = new KvCache(this.kvLayout, 1, at);
+    await this.driver.run(cache, await this.embed(prefixIds), at, [0]);
+    this.prefix = { ids: prefixIds, cache };
   }
 }

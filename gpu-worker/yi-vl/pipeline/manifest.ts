@@ -27,7 +27,9 @@ export interface ModelManifest {
     imageTokens: number;
   };
   tokens: { bos: number; eos: number; pad: number; imageTokenIndex: number };
-  graphs: Record<'vision' | 'embedTokens' | 'decoder', { file: string; inputs: IoInfo[]; outputs: IoInfo[] }>;
+  graphs: Record<'vision' | 'embedTokens' | 'decoder', { file: string; inputs: IoInfo[]; outputs: IoInfo[] }> & {
+    decoder: { attention?: 'gqa' | 'plain' };
+  };
   source?: { generationConfig?: GenerationConfigJson | null };
 }
 
@@ -54,6 +56,11 @@ export function readManifest(dir: string): ModelManifest {
   for (const g of ['vision', 'embedTokens', 'decoder'] as const) {
     const file = m.graphs?.[g]?.file;
     if (!file || !existsSync(join(dir, file))) throw new ModelDirError(`${dir}: graph ${g} (${String(file)}) missing`);
+  }
+  if ((m.graphs.decoder.attention ?? 'gqa') !== 'gqa') {
+    throw new ModelDirError(
+      `${path}: the pipeline needs the GroupQueryAttention decoder (converted with attention 'plain')`,
+    );
   }
   if (m.tokens.imageTokenIndex !== -200) throw new ModelDirError(`${path}: unexpected image token index`);
   return m;

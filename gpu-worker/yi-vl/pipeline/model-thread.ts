@@ -1,7 +1,10 @@
-// Worker-thread entry: owns the onnxruntime sessions and runs one request at a time, so that session.run() (which
-// blocks its thread) never stalls the main event loop's heartbeats and health checks. Cancellation messages are
-// handled between decode steps (the engine yields to this thread's event loop after every token).
+// Worker-thread entry: owns the onnxruntime sessions, so that session.run() (which blocks its thread) never stalls
+// the main event loop's heartbeats and health checks. Requests that arrive while a batch is running wait, and the
+// next batch takes up to `maxBatch` of them at once (engine.analyzeBatch: batched vision and decode, each request
+// with its own stop rules and cancel). Cancellation messages are handled between decode steps (the engine yields
+// to this thread's event loop after every step).
 import { parentPort, workerData } from 'node:worker_threads';
+import type { BatchItem } from './engine.ts';
 import { YiVlEngine } from './engine.ts';
 import { type FromThread, serializeError, type ThreadInit, type ToThread } from './protocol.ts';
 
@@ -9,42 +12,76 @@ const port = parentPort;
 if (!port) throw new Error('model-thread.ts must run in a worker thread');
 const post = (msg: FromThread, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
 const init = workerData as ThreadInit;
+const maxBatch = Math.max(1, init.options.maxBatch ?? 4);
 
 const controllers = new Map<number, AbortController>();
-let queue: Promise<void> = Promise.resolve();
+const waiting: { id: number; item: BatchItem }[] = [];
+let running: Promise<void> | null = null;
+let closing = false;
 
 try {
   const engine = await YiVlEngine.load(init.modelDir, init.options);
+
+  const runBatches = async () => {
+    // let messages already on their way join this batch
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    while (waiting.length > 0 && !closing) {
+      const batch = waiting.splice(0, maxBatch);
+      const results = await engine
+        .analyzeBatch(batch.map((b) => b.item))
+        .catch((err: unknown) => batch.map((): PromiseSettledResult<never> => ({ status: 'rejected', reason: err })));
+      batch.forEach(({ id }, i) => {
+        const r = results[i]!;
+        if (r.status === 'fulfilled') {
+          post(
+            { type: 'result', id, result: r.value },
+            r.value.prefill_logits ? [r.value.prefill_logits.buffer as ArrayBuffer] : [],
+          );
+        } else post({ type: 'error', id, error: serializeError(r.reason) });
+        controllers.delete(id);
+      });
+    }
+    for (const { id } of waiting.splice(0)) {
+      post({ type: 'error', id, error: { name: 'Error', message: 'model thread is closing' } });
+      controllers.delete(id);
+    }
+  };
+  const kick = () => {
+    running ??= runBatches().finally(() => {
+      running = null;
+      if (waiting.length > 0 && !closing) kick();
+    });
+  };
+
   port.on('message', (msg: ToThread) => {
     if (msg.type === 'cancel') {
       controllers.get(msg.id)?.abort();
     } else if (msg.type === 'close') {
+      closing = true;
       for (const c of controllers.values()) c.abort();
-      queue = queue.then(async () => {
+      void (async () => {
+        await running;
         await engine.close();
         post({ type: 'closed' });
         port.close();
-      });
+      })();
     } else if (msg.type === 'analyze') {
       const ac = new AbortController();
       if (msg.aborted) ac.abort();
       controllers.set(msg.id, ac);
-      queue = queue.then(async () => {
-        try {
-          const result = await engine.analyze(msg.input, {
+      const id = msg.id;
+      waiting.push({
+        id,
+        item: {
+          input: msg.input,
+          run: {
             signal: ac.signal,
-            ...(msg.stream ? { onText: (delta: string) => post({ type: 'text', id: msg.id, delta }) } : {}),
-          });
-          post(
-            { type: 'result', id: msg.id, result },
-            result.prefill_logits ? [result.prefill_logits.buffer as ArrayBuffer] : [],
-          );
-        } catch (err) {
-          post({ type: 'error', id: msg.id, error: serializeError(err) });
-        } finally {
-          controllers.delete(msg.id);
-        }
+            ...(msg.stream ? { onText: (delta: string) => post({ type: 'text', id, delta }) } : {}),
+          },
+        },
       });
+      if (!closing) kick();
+      else void runBatches();
     }
   });
   post({ type: 'ready', startup: engine.startup });

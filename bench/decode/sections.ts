@@ -1,0 +1,300 @@
+// The sections of `npm run bench` (bench/index.ts). Each returns printable lines with its ratios.
+
+import { join } from 'node:path';
+import ort from 'onnxruntime-node';
+import { buildDecoderLoop, convertCheckpoint } from '../../gpu-worker/converter/convert.ts';
+import { KvCache } from '../../gpu-worker/yi-vl/pipeline/kv-cache.ts';
+import { LoopDecoder } from '../../gpu-worker/yi-vl/pipeline/loop-decoder.ts';
+import { type EngineInput, type EngineResult, YiVlEngine } from '../../gpu-worker/yi-vl/pipeline/engine.ts';
+import { readManifest } from '../../gpu-worker/yi-vl/pipeline/manifest.ts';
+import { testImageRgb } from '../../gpu-worker/yi-vl/pipeline/testing/tiny-model.ts';
+import { IMAGE_SIZE, normalizeRgbToNchw } from '../../gpu-worker/yi-vl/preprocess/clip-normalize.ts';
+import { bareChainTokensPerSecond, plainChainTokensPerSecond, prefillMs } from './bare-chain.ts';
+import { abMedians, fmt, line, median } from './measure.ts';
+
+export interface BenchContext {
+  root: string;
+  checkpointDir: string;
+  modelDir: string;
+  threads: number;
+  deadline: number;
+}
+
+export interface Section {
+  name: string;
+  run(ctx: BenchContext): Promise<string[]>;
+}
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+const DECODE_TOKENS = Number(process.env.BENCH_DECODE_TOKENS ?? 24);
+
+function sessionOptions(ctx: BenchContext): ort.InferenceSession.SessionOptions {
+  return { graphOptimizationLevel: 'all', intraOpNumThreads: ctx.threads, executionProviders: ['cpu'] };
+}
+
+async function engines(ctx: BenchContext) {
+  const base = { device: 'cpu', intraOpNumThreads: ctx.threads } as const;
+  const fast = await YiVlEngine.load(ctx.modelDir, base);
+  const plain = await YiVlEngine.load(ctx.modelDir, { ...base, prefixCache: false, imageCacheSize: 0 });
+  return { fast, plain, close: async () => Promise.all([fast.close(), plain.close()]) };
+}
+
+const greedy = (maxNewTokens: number, question = 'Describe the image.', seed = 1): EngineInput => ({
+  rgb: testImageRgb(seed),
+  question,
+  params: { temperature: 0, maxNewTokens },
+});
+
+const decodeOverhead: Section = {
+  name: '(a) decode: pipeline vs bare session.run chain; KV bound in place vs copied',
+  async run(ctx) {
+    const m = readManifest(ctx.modelDir);
+    const dec = await ort.InferenceSession.create(join(ctx.modelDir, 'decoder.onnx'), sessionOptions(ctx));
+    const { fast, close } = await engines(ctx);
+    try {
+      const probe = await fast.analyze(greedy(DECODE_TOKENS));
+      const startLength = probe.prompt_tokens + probe.image_tokens;
+      const steps = Math.max(2, probe.completion_tokens - 1);
+      const bare = () => bareChainTokensPerSecond(dec, m, { startLength, steps, binding: 'inplace' });
+      const copy = () => bareChainTokensPerSecond(dec, m, { startLength, steps, binding: 'copy' });
+      const inLoop: number[] = [];
+      const pipeline = async () => {
+        const before = fast.decoderStepStats;
+        const r = await fast.analyze(greedy(DECODE_TOKENS));
+        const after = fast.decoderStepStats;
+        inLoop.push((after.ms - before.ms) / r.timings.decode_ms);
+        return r.timings.tokens_per_second;
+      };
+      const r1 = await abMedians(ROUNDS, pipeline, bare);
+      const r2 = await abMedians(ROUNDS, bare, copy);
+      return [
+        `context ${startLength} positions, ${probe.completion_tokens} generated tokens per answer, ${ROUNDS} interleaved rounds, medians`,
+        line('pipeline tok/s / bare chain tok/s', ['pipeline', r1.a, ' tok/s'], ['bare', r1.b, ' tok/s']),
+        `   spread: pipeline ${r1.as.map((x) => fmt(x)).join(' ')} | bare ${r1.bs.map((x) => fmt(x)).join(' ')}`,
+        `   share of the pipeline's decode time spent inside session.run (same steps, noise-free): ${fmt(median(inLoop), 3)}`,
+        line('KV in place / KV copied (bare chains)', ['inplace', r2.a, ' tok/s'], ['copy', r2.b, ' tok/s']),
+      ];
+    } finally {
+      await close();
+      await dec.release();
+    }
+  },
+};
+
+const ttft: Section = {
+  name: '(c) TTFT split (image + prompt → first token) and (e) system-prompt KV reuse',
+  async run(ctx) {
+    const { fast, plain, close } = await engines(ctx);
+    try {
+      const split = (e: YiVlEngine, seed: number) => e.analyze(greedy(1, 'What is shown here?', seed));
+      const fastRuns: EngineResult[] = [];
+      const plainRuns: EngineResult[] = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        // a new image every round: both engines encode it (no image-cache hit)
+        fastRuns.push(await split(fast, 100 + r));
+        plainRuns.push(await split(plain, 100 + r));
+      }
+      const med = (rs: typeof fastRuns, f: (x: (typeof fastRuns)[number]) => number) => median(rs.map(f));
+      const ttftOf = (x: (typeof fastRuns)[number]) =>
+        x.timings.preprocess_ms + x.timings.vision_ms + x.timings.embed_ms + x.timings.first_token_ms;
+      const row = (label: string, rs: typeof fastRuns) =>
+        `${label.padEnd(26)} vision=${fmt(med(rs, (x) => x.timings.preprocess_ms + x.timings.vision_ms))}ms ` +
+        `embed=${fmt(med(rs, (x) => x.timings.embed_ms))}ms prefill=${fmt(med(rs, (x) => x.timings.prefill_ms))}ms ` +
+        `first-step=${fmt(
+          med(rs, (x) => x.timings.first_token_ms - x.timings.prefill_ms),
+          2,
+        )}ms TTFT=${fmt(med(rs, ttftOf))}ms`;
+      return [
+        `prompt ${fastRuns[0]!.prompt_tokens} text + ${fastRuns[0]!.image_tokens} image positions; prefix reused: ${fastRuns[0]!.prefix_cache_hit}`,
+        row('with system-prompt KV', fastRuns),
+        row('full prefill', plainRuns),
+        line(
+          'prefill: prefix reuse / full',
+          ['reuse', med(fastRuns, (x) => x.timings.prefill_ms), 'ms'],
+          ['full', med(plainRuns, (x) => x.timings.prefill_ms), 'ms'],
+        ),
+        line(
+          'TTFT: prefix reuse / full',
+          ['reuse', med(fastRuns, ttftOf), 'ms'],
+          ['full', med(plainRuns, ttftOf), 'ms'],
+        ),
+      ];
+    } finally {
+      await close();
+    }
+  },
+};
+
+const imageCache: Section = {
+  name: '(e) image-feature cache: follow-up question on the same image, hit vs miss',
+  async run(ctx) {
+    const { fast, plain, close } = await engines(ctx);
+    try {
+      const follow = (e: YiVlEngine) => async () =>
+        (
+          await e.analyze({
+            ...greedy(1, 'And the colours?', 7),
+            history: [{ question: 'What is it?', answer: 'A pattern.' }],
+          })
+        ).timings.total_ms;
+      await fast.analyze(greedy(1, 'What is it?', 7));
+      const r = await abMedians(ROUNDS, follow(fast), follow(plain));
+      return [line('TTFT of a follow-up: hit / miss', ['hit', r.a, 'ms'], ['miss', r.b, 'ms'])];
+    } finally {
+      await close();
+    }
+  },
+};
+
+const batching: Section = {
+  name: '(d) batching: vision N images batched vs one by one; N answers decoded as one batch vs in sequence',
+  async run(ctx) {
+    const N = Number(process.env.BENCH_BATCH ?? 4);
+    const vision = await ort.InferenceSession.create(join(ctx.modelDir, 'vision.onnx'), sessionOptions(ctx));
+    const { fast, close } = await engines(ctx);
+    try {
+      const size = IMAGE_SIZE * IMAGE_SIZE * 3;
+      const pixels = new Float32Array(N * size);
+      for (let i = 0; i < N; i++) pixels.set(normalizeRgbToNchw(testImageRgb(20 + i)), i * size);
+      const timed = async (f: () => Promise<unknown>) => {
+        const t = performance.now();
+        await f();
+        return performance.now() - t;
+      };
+      const batched = () =>
+        timed(() => vision.run({ pixel_values: new ort.Tensor('float32', pixels, [N, 3, IMAGE_SIZE, IMAGE_SIZE]) }));
+      const oneByOne = () =>
+        timed(async () => {
+          for (let i = 0; i < N; i++) {
+            await vision.run({
+              pixel_values: new ort.Tensor('float32', pixels.subarray(i * size, (i + 1) * size), [
+                1,
+                3,
+                IMAGE_SIZE,
+                IMAGE_SIZE,
+              ]),
+            });
+          }
+        });
+      const v = await abMedians(Math.max(3, ROUNDS - 2), batched, oneByOne);
+
+      const questions = [
+        'Describe the image.',
+        'What colour dominates?',
+        'Is there text?',
+        'Count the shapes.',
+        'Where is this?',
+      ];
+      const inputs = Array.from({ length: N }, (_, i) =>
+        greedy(DECODE_TOKENS, questions[i % questions.length], 40 + i),
+      );
+      for (const input of inputs) await fast.analyze({ ...input, params: { temperature: 0, maxNewTokens: 1 } }); // warm the image cache
+      let tokens = 0;
+      // decode-only throughput: tokens made by one-position steps / time inside those session.run calls
+      const stepRate = { batch: [] as number[], seq: [] as number[] };
+      const stepsOf = (before: { calls: number; ms: number }, n: number) => {
+        const after = fast.decoderStepStats;
+        return ((n - inputs.length) * 1000) / (after.ms - before.ms);
+      };
+      const batchRun = async () => {
+        const before = fast.decoderStepStats;
+        const t = performance.now();
+        const rs = await fast.analyzeBatch(inputs.map((input) => ({ input })));
+        const ms = performance.now() - t;
+        tokens = rs.reduce((a, r) => a + (r.status === 'fulfilled' ? r.value.completion_tokens : 0), 0);
+        stepRate.batch.push(stepsOf(before, tokens));
+        return (tokens * 1000) / ms;
+      };
+      const seqRun = async () => {
+        const before = fast.decoderStepStats;
+        const t = performance.now();
+        let n = 0;
+        for (const input of inputs) n += (await fast.analyze(input)).completion_tokens;
+        const ms = performance.now() - t;
+        stepRate.seq.push(stepsOf(before, n));
+        return (n * 1000) / ms;
+      };
+      const d = await abMedians(Math.max(3, ROUNDS - 2), batchRun, seqRun);
+      return [
+        line(`vision (CPU EP): one call of ${N} / ${N} calls`, ['batched', v.a, 'ms'], ['one-by-one', v.b, 'ms']),
+        `   → batched vision speed-up ${fmt(v.b / v.a, 3)}×`,
+        line(`decode ${N} answers: batch / sequential`, ['batch', d.a, ' tok/s'], ['sequential', d.b, ' tok/s']),
+        `   (${tokens} tokens per run, images cached, prefill included in both)`,
+        line(
+          `decode steps only: batch of ${N} / batch of 1`,
+          ['batch', median(stepRate.batch), ' tok/s'],
+          ['single', median(stepRate.seq), ' tok/s'],
+        ),
+      ];
+    } finally {
+      await close();
+      await vision.release();
+    }
+  },
+};
+
+const fusedVsPlain: Section = {
+  name: '(b) fused decoder (GroupQueryAttention + SimplifiedLayerNorm) vs plain-op decoder, same weights',
+  async run(ctx) {
+    const plainDir = join(ctx.root, 'onnx-plain');
+    await convertCheckpoint({ checkpoint: ctx.checkpointDir, out: plainDir, dtype: 'fp32', decoderAttention: 'plain' });
+    const m = readManifest(ctx.modelDir);
+    const fused = await ort.InferenceSession.create(join(ctx.modelDir, 'decoder.onnx'), sessionOptions(ctx));
+    const plain = await ort.InferenceSession.create(join(plainDir, 'decoder.onnx'), sessionOptions(ctx));
+    try {
+      const startLength = 1024 + 105;
+      const steps = 16;
+      const d = await abMedians(
+        ROUNDS,
+        () => bareChainTokensPerSecond(fused, m, { startLength, steps, binding: 'inplace' }),
+        () => plainChainTokensPerSecond(plain, m, { startLength, steps }),
+      );
+      const p = await abMedians(
+        Math.max(3, ROUNDS - 2),
+        () => prefillMs(fused, m, startLength, 'gqa'),
+        () => prefillMs(plain, m, startLength, 'plain'),
+      );
+      return [
+        `decode at context ${startLength}, ${steps} steps per chain; prefill of ${startLength} positions`,
+        line('decode: fused / plain', ['fused', d.a, ' tok/s'], ['plain', d.b, ' tok/s']),
+        line('prefill: fused / plain (lower is better)', ['fused', p.a, 'ms'], ['plain', p.b, 'ms']),
+      ];
+    } finally {
+      await fused.release();
+      await plain.release();
+    }
+  },
+};
+
+const inGraphLoop: Section = {
+  name: '(issue design b) decode loop inside the graph (ONNX Loop, greedy, K tokens per run) vs JS step chain',
+  async run(ctx) {
+    buildDecoderLoop({ checkpoint: ctx.checkpointDir, out: ctx.modelDir, dtype: 'fp32' });
+    const m = readManifest(ctx.modelDir);
+    const { numLayers, numKvHeads, headDim } = m.dims.llm;
+    const loop = await LoopDecoder.open(join(ctx.modelDir, 'decoder_loop.onnx'), sessionOptions(ctx));
+    const dec = await ort.InferenceSession.create(join(ctx.modelDir, 'decoder.onnx'), sessionOptions(ctx));
+    try {
+      const startLength = 1024 + 105;
+      const K = 16;
+      const layout = { numLayers, numKvHeads, headDim, fp16: false };
+      const inGraph = async () => {
+        const cache = new KvCache(layout, 1, startLength + K + 1);
+        const t = performance.now();
+        const n = (await loop.run(cache, 5, startLength, K, [-1])).length;
+        return (n * 1000) / (performance.now() - t);
+      };
+      const chain = () => bareChainTokensPerSecond(dec, m, { startLength, steps: K, binding: 'inplace' });
+      const r = await abMedians(ROUNDS, inGraph, chain);
+      return [
+        `context ${startLength}, K=${K} tokens per Loop run() (embedding lookup + ArgMax + EOS check in the graph)`,
+        line('in-graph Loop / JS chain (KV in place)', ['loop', r.a, ' tok/s'], ['chain', r.b, ' tok/s']),
+      ];
+    } finally {
+      await loop.release();
+      await dec.release();
+    }
+  },
+};
+
+export const SECTIONS: Section[] = [decodeOverhead, inGraphLoop, fusedVsPlain, ttft, imageCache, batching];

@@ -1,0 +1,99 @@
+import pino from 'pino';
+import { createS3Client, S3ObjectStore } from '../../../shared/aws/s3-object-store.ts';
+import { createSqsClient, SqsJobQueue } from '../../../shared/aws/sqs-job-queue.ts';
+import { ProblemError } from '../../../shared/errors/problem.ts';
+import { assertPublicUrl, safeFetch } from '../../../shared/net/ssrf.ts';
+import type { EdgeConfig } from '../../config.ts';
+import { SharpImageProcessor } from '../../image/sharp-image-processor.ts';
+import type { EdgeLogger } from '../../logger.ts';
+import type { EdgeDeps, ImageFetcher } from '../../ports.ts';
+
+export function createLogger(config: EdgeConfig): EdgeLogger {
+  return pino({
+    level: config.LOG_LEVEL,
+    base: { service: 'edge' },
+    // Belt and braces: the app never logs headers, but nothing that looks like a credential may pass.
+    redact: {
+      paths: ['authorization', '*.authorization', 'headers.authorization', 'secret', '*.secret'],
+      remove: true,
+    },
+  });
+}
+
+/** `image_url` ingest on Node: SSRF-checked, pinned, size- and time-capped. */
+export function createImageFetcher(config: EdgeConfig): ImageFetcher {
+  return async (url, { maxBytes }) => {
+    const res = await safeFetch(url, {
+      maxBytes,
+      timeoutMs: config.IMAGE_FETCH_TIMEOUT_MS,
+      maxRedirects: config.IMAGE_FETCH_MAX_REDIRECTS,
+      allowPrivateHosts: config.ALLOW_PRIVATE_TARGETS ?? [],
+      headers: { accept: 'image/*' },
+    }).catch((err: unknown) => {
+      if (err instanceof ProblemError) throw err;
+      throw new ProblemError('image_fetch_failed', 'The image URL could not be fetched.');
+    });
+    if (res.status < 200 || res.status > 299)
+      throw new ProblemError('image_fetch_failed', `The image URL answered HTTP ${res.status}.`, {
+        upstream_status: res.status,
+      });
+    return res.body;
+  };
+}
+
+export function createWebhookUrlCheck(config: EdgeConfig): (url: string) => Promise<void> {
+  return async (url) => {
+    try {
+      await assertPublicUrl(url, { allowPrivateHosts: config.ALLOW_PRIVATE_TARGETS ?? [] });
+    } catch (err) {
+      if (err instanceof ProblemError && err.code === 'url_not_allowed')
+        throw new ProblemError('url_not_allowed', `webhook: ${err.message}`);
+      if (err instanceof ProblemError)
+        throw new ProblemError('validation_failed', 'One or more fields are invalid.', {
+          errors: [{ path: 'webhook', message: 'the host could not be resolved' }],
+        });
+      throw err;
+    }
+  };
+}
+
+/** Deps for the Node server and the Lambda handler: AWS SDK adapters, sharp, pino, SSRF-safe fetch. */
+export function buildNodeDeps(config: EdgeConfig, overrides: Partial<EdgeDeps> = {}): EdgeDeps & { close(): void } {
+  // Explicit credentials when the config carries them (embedded use, where process.env is not the config).
+  const credentials =
+    config.AWS_ACCESS_KEY_ID && config.AWS_SECRET_ACCESS_KEY
+      ? {
+          credentials: {
+            accessKeyId: config.AWS_ACCESS_KEY_ID,
+            secretAccessKey: config.AWS_SECRET_ACCESS_KEY,
+            ...(config.AWS_SESSION_TOKEN ? { sessionToken: config.AWS_SESSION_TOKEN } : {}),
+          },
+        }
+      : {};
+  const s3 = createS3Client({
+    ...credentials,
+    region: config.AWS_REGION,
+    ...(config.AWS_ENDPOINT_URL_S3 ? { endpoint: config.AWS_ENDPOINT_URL_S3 } : {}),
+    forcePathStyle: config.S3_FORCE_PATH_STYLE,
+  });
+  const sqs = createSqsClient({
+    ...credentials,
+    region: config.AWS_REGION,
+    ...(config.AWS_ENDPOINT_URL_SQS ? { endpoint: config.AWS_ENDPOINT_URL_SQS } : {}),
+  });
+  return {
+    store: new S3ObjectStore({ bucket: config.S3_BUCKET, client: s3, conditionalWrites: config.S3_CONDITIONAL_WRITES }),
+    jobQueue: new SqsJobQueue(sqs, config.JOB_QUEUE_URL),
+    webhookQueue: new SqsJobQueue(sqs, config.WEBHOOK_QUEUE_URL),
+    images: new SharpImageProcessor(),
+    config,
+    logger: createLogger(config),
+    fetchImage: createImageFetcher(config),
+    checkWebhookUrl: createWebhookUrlCheck(config),
+    ...overrides,
+    close() {
+      s3.destroy();
+      sqs.destroy();
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
+import { serve } from '@hono/node-server';
+import { ConfigError } from '../../../shared/config/env.ts';
+import { createApp } from '../../app.ts';
+import { type EdgeConfig, parseEdgeConfig } from '../../config.ts';
+import type { EdgeDeps } from '../../ports.ts';
+import { buildNodeDeps } from './build-deps.ts';
+import { createPrometheusMetrics, startMetricsServer } from './prometheus.ts';
+
+export interface EdgeServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Starts the edge API on Node; `PORT=0` picks a free port. `overrides` lets tests and the local stack swap ports. */
+export async function startEdgeServer(
+  config: EdgeConfig,
+  options: { hostname?: string; overrides?: Partial<EdgeDeps> } = {},
+): Promise<EdgeServer> {
+  const metrics = createPrometheusMetrics();
+  const deps = buildNodeDeps(config, { metrics, ...options.overrides });
+  const app = createApp(deps);
+  const hostname = options.hostname ?? '127.0.0.1';
+  const metricsServer =
+    config.METRICS_PORT > 0 ? await startMetricsServer(metrics.registry, config.METRICS_PORT, hostname) : null;
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: config.PORT, hostname }, () => resolve(s));
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        metricsServer?.close();
+        server.close(() => {
+          deps.close();
+          resolve();
+        });
+        // Idle keep-alive sockets would hold close() open.
+        (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+      }),
+  };
+}
+
+async function main(): Promise<void> {
+  let config: EdgeConfig;
+  try {
+    config = parseEdgeConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const server = await startEdgeServer(config, { hostname: process.env.HOST ?? '0.0.0.0' });
+  console.log(JSON.stringify({ level: 30, msg: 'edge listening', url: server.url }));
+  for (const signal of ['SIGTERM', 'SIGINT'] as const)
+    process.once(signal, () => {
+      void server.close().then(() => process.exit(0));
+    });
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) void main();

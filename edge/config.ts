@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { type ApiKeyEntry, parseApiKeys } from '../shared/config/api-keys.ts';
+import { awsEnvShape, type Env, envVar, logEnvShape, parseEnv } from '../shared/config/env.ts';
+import { parseAllowList } from '../shared/net/address-policy.ts';
+
+const MIB = 1024 * 1024;
+
+export const edgeEnvShape = {
+  ...awsEnvShape,
+  ...logEnvShape,
+  AWS_ACCESS_KEY_ID: z.string().optional().describe('static credentials (else the SDK default chain)'),
+  AWS_SECRET_ACCESS_KEY: z.string().optional(),
+  AWS_SESSION_TOKEN: z.string().optional(),
+  WEBHOOK_QUEUE_URL: envVar.url('SQS queue URL of the webhook delivery queue'),
+  API_KEYS: z
+    .string()
+    .transform((v, ctx): ApiKeyEntry[] => {
+      try {
+        return parseApiKeys(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    })
+    .describe('comma-separated key_id:tenant:sha256hex entries'),
+  WEBHOOK_SIGNING_KEY: z
+    .string()
+    .min(16, 'must be at least 16 characters')
+    .describe('master key from which each API key’s webhook secret is derived'),
+  MAX_UPLOAD_BYTES: envVar.int('largest accepted image in bytes', 20 * MIB, 1024, 100 * MIB),
+  MAX_PIXELS: envVar.int('largest accepted image area in pixels (after orientation)', 50_000_000, 1, 500_000_000),
+  MAX_SIDE: envVar.int('largest accepted image side in pixels', 16_384, 1, 65_535),
+  QUEUE_TTL_SECONDS: envVar.int('how long a job may wait for a worker before it fails', 86_400, 10, 14 * 86_400),
+  RATE_LIMIT_PER_MINUTE: envVar.int('requests per minute per API key on this instance (0: off)', 600, 0),
+  MAX_QUEUE_DEPTH: envVar.int('visible + delayed job messages above which creates get 429 (0: off)', 10_000, 0),
+  QUEUE_DEPTH_CACHE_MS: envVar.int('how long one queue-depth reading is reused', 2_000, 0, 60_000),
+  IDEMPOTENCY_TTL_SECONDS: envVar.int('how long an Idempotency-Key is remembered', 86_400, 60, 30 * 86_400),
+  IDEMPOTENCY_LOCK_SECONDS: envVar.int(
+    'after this long a pending Idempotency-Key is taken over by a retry (the first request died)',
+    60,
+    1,
+    3_600,
+  ),
+  IMAGE_FETCH_TIMEOUT_MS: envVar.int('time limit for fetching image_url', 10_000, 100, 120_000),
+  IMAGE_FETCH_MAX_REDIRECTS: envVar.int('redirects followed when fetching image_url', 3, 0, 10),
+  WAIT_POLL_MS: envVar.int('how often Prefer: wait re-reads the job record', 500, 20, 5_000),
+  PORT: envVar.int('HTTP port of the Node server', 8787, 0, 65_535),
+  METRICS_PORT: envVar.int('port of the Node server’s Prometheus /metrics listener (0: off)', 0, 0, 65_535),
+  ALLOW_PRIVATE_TARGETS: z
+    .string()
+    .transform(parseAllowList)
+    .describe('comma-separated hosts/IPs exempt from the private-address refusal (tests, local stack)')
+    .optional(),
+  PUBLIC_BASE_URL: envVar.url('absolute base URL used in Location and links (default: relative)').optional(),
+};
+
+export const EdgeConfigSchema = z.object(edgeEnvShape);
+export type EdgeConfig = z.infer<typeof EdgeConfigSchema>;
+
+/** Parses the edge's environment; throws one ConfigError naming every missing or bad variable. */
+export function parseEdgeConfig(env: Env): EdgeConfig {
+  return parseEnv(EdgeConfigSchema, env);
+}

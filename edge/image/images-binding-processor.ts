@@ -1,0 +1,70 @@
+/**
+ * The ImageProcessor for Workers with a Cloudflare Images binding: the same intake checks (byte cap, sniff, header
+ * caps) run in the isolate; the decode/orient/pad/resize is offloaded to Images (`fit: 'pad'` on the Yi-VL pad
+ * colour, PNG out), so the isolate spends little CPU on pixels. Images rounds the padded geometry like any `contain`
+ * resize, so this path is close to, not bit-exact with, the PIL reference (the WASM path is exact). Whatever PNG
+ * comes back (RGBA, another size) is normalised to the port's contract: 448×448 RGB, alpha on the pad colour.
+ */
+import { ProblemError } from '../../shared/errors/problem.ts';
+import { sha256Hex } from '../../shared/image/digest.ts';
+import { inspectUpload } from '../../shared/image/intake.ts';
+import { rgbaToOrientedRgb } from '../../shared/image/orient.ts';
+import { encodePngRgb } from '../../shared/image/png-encode.ts';
+import { padAndResize, YI_VL_PAD_RGB, YI_VL_SIZE } from '../../shared/image/yi-vl-resize.ts';
+import type { ImageLimits, ImageProcessor, PreparedImage } from './image-processor.ts';
+import { decodePngRgba, initPngCodec } from './wasm-decoders.ts';
+
+/** The structural subset of Cloudflare's `ImagesBinding` this adapter uses. */
+export interface ImagesBindingLike {
+  input(stream: ReadableStream<Uint8Array>): {
+    transform(options: Record<string, unknown>): {
+      output(options: { format: string }): Promise<{ response(): Response }>;
+    };
+  };
+}
+
+export class ImagesBindingProcessor implements ImageProcessor {
+  constructor(
+    private readonly images: ImagesBindingLike,
+    private readonly pngWasm: WebAssembly.Module,
+  ) {}
+
+  async prepare(upload: Uint8Array, limits: ImageLimits): Promise<PreparedImage> {
+    const header = inspectUpload(upload, limits);
+    let transformed: Uint8Array;
+    try {
+      const result = await this.images
+        .input(new Blob([upload as Uint8Array<ArrayBuffer>]).stream())
+        .transform({
+          width: YI_VL_SIZE,
+          height: YI_VL_SIZE,
+          fit: 'pad',
+          background: `rgb(${YI_VL_PAD_RGB.join(',')})`,
+        })
+        .output({ format: 'image/png' });
+      transformed = new Uint8Array(await result.response().arrayBuffer());
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new ProblemError(
+        'image_corrupt',
+        `The ${header.format} image could not be decoded (${message.slice(0, 120)}).`,
+      );
+    }
+    await initPngCodec(this.pngWasm);
+    const out = await decodePngRgba(transformed);
+    const rgb = rgbaToOrientedRgb(out.data, out.width, out.height, 1, YI_VL_PAD_RGB);
+    const square =
+      rgb.width === YI_VL_SIZE && rgb.height === YI_VL_SIZE ? rgb.data : padAndResize(rgb.data, rgb.width, rgb.height);
+    const png = await encodePngRgb(square, YI_VL_SIZE, YI_VL_SIZE);
+    return {
+      png,
+      format: header.format,
+      width: header.orientedWidth,
+      height: header.orientedHeight,
+      bytes: upload.length,
+      sha256: await sha256Hex(upload),
+      modelWidth: YI_VL_SIZE,
+      modelHeight: YI_VL_SIZE,
+    };
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * The logging port the app writes to: a structural subset of pino's Logger, so the Node and Lambda entries pass
+ * pino itself and the Workers entry can pass anything with the same shape.
+ */
+export interface EdgeLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  child(bindings: Record<string, unknown>): EdgeLogger;
+}
+
+export const silentLogger: EdgeLogger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child() {
+    return silentLogger;
+  },
+};

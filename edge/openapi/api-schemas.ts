@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { PROBLEM_CODES, type ProblemCode } from '../../shared/errors/problem.ts';
+import { JobEventSchema } from '../../shared/schemas/events.ts';
+import { JobInputSchema, JobRecordSchema } from '../../shared/schemas/job.ts';
+import { UsageSummarySchema } from '../../shared/schemas/usage.ts';
+
+/** Response shapes of the edge API, built from the shared record schemas so the OpenAPI document cannot drift. */
+export const PublicJobInputSchema = JobInputSchema.omit({ key: true }).meta({ id: 'PublicJobInput' });
+
+export const JobLinksSchema = z
+  .object({ get: z.string(), cancel: z.string(), events: z.string() })
+  .meta({ id: 'JobLinks', description: 'Where to poll, cancel, and catch up on events.' });
+
+export const JobViewSchema = JobRecordSchema.omit({ api_key_id: true, tenant: true, input: true })
+  .extend({ input: PublicJobInputSchema, urls: JobLinksSchema })
+  .meta({ id: 'Job', description: 'A job as the API shows it.' });
+
+export const JobListSchema = z
+  .object({
+    object: z.literal('list'),
+    data: z.array(JobViewSchema),
+    has_more: z.boolean(),
+    next_cursor: z.string().nullable().describe('pass as `after` to get the next page'),
+  })
+  .meta({ id: 'JobList' });
+
+export const EventListSchema = z
+  .object({
+    object: z.literal('list'),
+    data: z.array(JobEventSchema),
+    has_more: z.boolean(),
+    next_cursor: z.string().nullable().describe('pass as `after` next time; unchanged when no new events'),
+  })
+  .meta({ id: 'EventList' });
+
+export const UsageReportSchema = z
+  .object({ object: z.literal('usage'), from: z.iso.date(), to: z.iso.date(), data: z.array(UsageSummarySchema) })
+  .meta({ id: 'UsageReport' });
+
+export const WebhookSecretSchema = z
+  .object({
+    object: z.literal('webhook_secret'),
+    api_key_id: z.string(),
+    secret: z.string().describe('whsec_… Standard Webhooks secret that signs this key’s webhooks'),
+  })
+  .meta({ id: 'WebhookSecret' });
+
+const problemCodes = Object.keys(PROBLEM_CODES) as [ProblemCode, ...ProblemCode[]];
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string().optional(),
+    instance: z.string().optional(),
+    code: z.enum(problemCodes),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .meta({ id: 'Problem', description: 'RFC 9457 problem details with a stable `code`.' });
+
+export const HealthSchema = z
+  .object({
+    status: z.enum(['ok', 'unavailable']),
+    checks: z.object({ s3: z.enum(['ok', 'down']), sqs: z.enum(['ok', 'down']) }),
+    queue: z.object({ visible: z.number(), in_flight: z.number(), delayed: z.number() }).optional(),
+  })
+  .meta({ id: 'Health' });

@@ -1,0 +1,132 @@
+import type { Context, Hono } from 'hono';
+import { z } from 'zod';
+import { ProblemError } from '../../shared/errors/problem.ts';
+import { isJobId } from '../../shared/ids.ts';
+import { isTerminal, JobStatusSchema } from '../../shared/schemas/job.ts';
+import type { AppContext, EdgeEnv } from '../context.ts';
+import { validationProblem } from '../http/problem-response.ts';
+import { cancelJob } from '../jobs/cancel-job.ts';
+import { createJob } from '../jobs/create-job.ts';
+import { parseIdempotencyKey } from '../jobs/idempotency.ts';
+import { jobView } from '../jobs/job-view.ts';
+import { listJobs } from '../jobs/list-jobs.ts';
+import { parseCreateRequest } from '../jobs/parse-create.ts';
+
+export const MAX_WAIT_SECONDS = 60;
+const REREAD_TIMEOUT_MS = 2_000;
+
+/** `Prefer: wait=N` (RFC 7240), capped at 60 s; null when absent. */
+export function preferredWait(header: string | undefined): number | null {
+  if (!header) return null;
+  const m = /(?:^|[,;\s])wait\s*=\s*"?(\d{1,6})"?/i.exec(header);
+  return m ? Math.min(Number(m[1]), MAX_WAIT_SECONDS) : null;
+}
+
+const ListQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  after: z
+    .string()
+    .regex(/^job_[0-9a-z]{26}$/, 'not a job id')
+    .optional(),
+  created_after: z.iso.datetime({ offset: true }).optional(),
+  status: z
+    .string()
+    .transform((s) => s.split(',').map((x) => x.trim()))
+    .pipe(z.array(JobStatusSchema))
+    .optional(),
+});
+
+function jobIdParam(c: Context<EdgeEnv>): string {
+  const id = c.req.param('id') ?? '';
+  if (!isJobId(id)) throw new ProblemError('not_found', 'No such job.');
+  return id;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+
+export function registerJobRoutes(app: Hono<EdgeEnv>, ctx: AppContext): void {
+  const { deps } = ctx;
+
+  app.post('/v1/jobs', async (c) => {
+    const principal = c.get('principal');
+    const idempotencyKey = parseIdempotencyKey(c.req.header('idempotency-key'));
+    await ctx.queueGate.check(ctx.now().getTime());
+    const request = await parseCreateRequest(c.req.raw, deps.config.MAX_UPLOAD_BYTES);
+    const ctxForCreate = { deps, repo: ctx.repo, idempotency: ctx.idempotency, log: c.get('log'), now: ctx.now };
+    const { job, replayed } = await createJob(ctxForCreate, principal, request, idempotencyKey);
+    c.get('log').info({ job_id: job.id, replayed, source: job.input.source }, 'job accepted');
+    deps.metrics?.jobAccepted(job.input.source, replayed);
+    const location = `${ctx.baseUrl}/v1/jobs/${job.id}`;
+    c.header('Location', location);
+    if (replayed) c.header('Idempotent-Replayed', 'true');
+    return c.json(jobView(job, ctx.baseUrl), 202);
+  });
+
+  app.get('/v1/jobs', async (c) => {
+    const parsed = ListQuerySchema.safeParse(c.req.query());
+    if (!parsed.success) throw validationProblem(parsed.error, ['query']);
+    const q = parsed.data;
+    const page = await listJobs(deps.store, c.get('principal').tenant, {
+      limit: q.limit,
+      ...(q.after ? { after: q.after } : {}),
+      ...(q.created_after ? { createdAfter: new Date(q.created_after) } : {}),
+      ...(q.status ? { status: q.status } : {}),
+    });
+    c.header('Cache-Control', 'no-store');
+    return c.json({
+      object: 'list',
+      data: page.jobs.map((j) => jobView(j, ctx.baseUrl)),
+      has_more: page.hasMore,
+      next_cursor: page.nextCursor ?? null,
+    });
+  });
+
+  app.get('/v1/jobs/:id', async (c) => {
+    const id = jobIdParam(c);
+    const tenant = c.get('principal').tenant;
+    const wait = preferredWait(c.req.header('prefer'));
+    let found = await ctx.repo.get(tenant, id);
+    if (!found) throw new ProblemError('not_found', 'No such job.');
+    if (wait !== null) {
+      const deadline = Date.now() + wait * 1000;
+      const signal = c.req.raw.signal;
+      while (!isTerminal(found.job.status) && Date.now() < deadline && !signal.aborted) {
+        await sleep(Math.min(deps.config.WAIT_POLL_MS, deadline - Date.now()), signal);
+        // A failed or stuck re-read mid-wait (store blip) is not worth failing the request: keep the last good
+        // version and try again at the next tick.
+        const reread = ctx.repo.get(tenant, id).catch(() => null);
+        found = (await Promise.race([reread, sleep(REREAD_TIMEOUT_MS, signal).then(() => null)])) ?? found;
+      }
+      c.header('Preference-Applied', `wait=${wait}`);
+    }
+    const etag = `"${found.etag}"`;
+    c.header('ETag', etag);
+    c.header('Cache-Control', 'no-store');
+    if (!isTerminal(found.job.status)) c.header('Retry-After', '2');
+    // Cheap polling: an unchanged record answers 304 without a body.
+    if (c.req.header('if-none-match') === etag) return c.body(null, 304);
+    return c.json(jobView(found.job, ctx.baseUrl));
+  });
+
+  app.post('/v1/jobs/:id/cancel', async (c) => {
+    const id = jobIdParam(c);
+    const res = await cancelJob(
+      { repo: ctx.repo, store: deps.store, webhookQueue: deps.webhookQueue },
+      c.get('principal').tenant,
+      id,
+      ctx.now(),
+    );
+    if (!res) throw new ProblemError('not_found', 'No such job.');
+    c.get('log').info({ job_id: id, outcome: res.outcome }, 'cancel');
+    return c.json(jobView(res.job, ctx.baseUrl), res.outcome === 'canceled' ? 200 : 202);
+  });
+}

@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { awsEnvShape, type Env, envVar, logEnvShape, parseEnv } from '../shared/config/env.ts';
+import { parseAllowList } from '../shared/net/address-policy.ts';
+
+/** Every variable the worker reads, validated at start-up; `loadWorkerConfig` lists all problems at once. */
+export const workerEnvSchema = z.object({
+  ...awsEnvShape,
+  ...logEnvShape,
+  AWS_ACCESS_KEY_ID: z.string().optional().describe('static credentials; unset to use the SDK credential chain'),
+  AWS_SECRET_ACCESS_KEY: z.string().optional().describe('static credentials; unset to use the SDK credential chain'),
+  AWS_SESSION_TOKEN: z.string().optional(),
+  WEBHOOK_QUEUE_URL: envVar.url('SQS queue URL of the webhook delivery queue'),
+  WEBHOOK_SIGNING_KEY: z
+    .string()
+    .min(32, 'must be at least 32 characters (per-key webhook secrets are derived from it)')
+    .describe('deployment master key; each API key signs webhooks with a secret derived from it'),
+  ALLOW_PRIVATE_TARGETS: z
+    .string()
+    .default('')
+    .transform(parseAllowList)
+    .describe('comma-separated hosts/IPs webhooks may reach despite being private (local stack and tests only)'),
+  JOB_DLQ_URL: envVar
+    .url('job dead-letter queue URL; when set, a sweeper marks jobs of dead letters failed')
+    .optional(),
+  WORKER_CONCURRENCY: envVar.int('jobs run at once by this process (1 per GPU)', 1, 1, 64),
+  MAX_RECEIVE_COUNT: envVar.int("the job queue's redrive maxReceiveCount; the last receive fails the job", 5, 1, 1000),
+  JOB_VISIBILITY_TIMEOUT_SECONDS: envVar.int(
+    'lease per receive, renewed by the heartbeat while a job runs',
+    60,
+    2,
+    43200,
+  ),
+  RECEIVE_WAIT_SECONDS: envVar.int('SQS long-poll wait', 20, 0, 20),
+  RETRY_BASE_SECONDS: envVar.int('first backoff after a retryable job failure (doubles per receive)', 5, 0, 43200),
+  RETRY_MAX_SECONDS: envVar.int('cap of the job retry backoff', 900, 0, 43200),
+  RUN_TIMEOUT_SECONDS: envVar.number('a running job is aborted and failed with run_timeout after this', 600, 0.1),
+  SHUTDOWN_GRACE_SECONDS: envVar.number('on SIGTERM, in-flight jobs may finish within this before release', 30, 0),
+  CANCEL_POLL_MS: envVar.int('how often a running job checks for a cancel request', 1000, 50, 60000),
+  METRICS_PORT: envVar.int('port of /healthz and /metrics (0 = any free port)', 9464, 0, 65535),
+  METRICS_HOST: z.string().default('0.0.0.0').describe('interface the ops server binds'),
+  WEBHOOK_CONCURRENCY: envVar.int('webhook deliveries in flight at once', 4, 1, 10),
+  WEBHOOK_MAX_ATTEMPTS: envVar.int('delivery attempts per webhook before giving up', 12, 1, 100),
+  WEBHOOK_TIMEOUT_SECONDS: envVar.number('time allowed for the receiver to answer one attempt', 15, 0.1, 120),
+  WEBHOOK_RETRY_BASE_SECONDS: envVar.number('delay before the 2nd attempt; ×4 per attempt with jitter', 5, 0, 43200),
+  WEBHOOK_RETRY_MAX_DELAY_SECONDS: envVar.number('cap of one webhook retry delay', 21600, 1, 7 * 86400),
+  MODEL_DIR: envVar.string('folder of the converted Yi-VL model').optional(),
+});
+
+export type WorkerConfig = z.infer<typeof workerEnvSchema>;
+
+/** Explicit credentials when the config carries them (embedded workers), else undefined: the SDK chain decides. */
+export function credentialsOf(config: WorkerConfig) {
+  if (!config.AWS_ACCESS_KEY_ID || !config.AWS_SECRET_ACCESS_KEY) return undefined;
+  return {
+    accessKeyId: config.AWS_ACCESS_KEY_ID,
+    secretAccessKey: config.AWS_SECRET_ACCESS_KEY,
+    ...(config.AWS_SESSION_TOKEN ? { sessionToken: config.AWS_SESSION_TOKEN } : {}),
+  };
+}
+
+/** Parses the environment; throws `ConfigError` naming every missing or invalid variable. */
+export function loadWorkerConfig(env: Env): WorkerConfig {
+  return parseEnv(workerEnvSchema, env);
+}

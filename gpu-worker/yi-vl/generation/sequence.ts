@@ -1,0 +1,113 @@
+// The per-sequence half of the decode loop: processors, sampler, stopping criteria and streamer of one answer, fed
+// one logits row at a time. `generate()` drives one of these; the batch decoder drives one per row, so a row in a
+// batch makes exactly the choices it would make alone.
+import type { SentencePieceTokenizer } from '../tokenizer/tokenizer.ts';
+import { applyProcessors, buildLogitsProcessors, type LogitsProcessor } from './logits-processors.ts';
+import type { GenerationParams } from './params.ts';
+import { GreedySampler, MultinomialSampler, type Sampler } from './sampler.ts';
+import {
+  ContextLimitCriterion,
+  EosCriterion,
+  type FinishReason,
+  MaxNewTokensCriterion,
+  StoppingCriteria,
+  StopStringCriterion,
+} from './stopping-criteria.ts';
+import { type TextCallback, TextStreamer } from './streamer.ts';
+
+export type ResolvedParams = Required<Omit<GenerationParams, 'seed'>> & { seed?: number };
+
+export interface SequenceOptions {
+  tokenizer: SentencePieceTokenizer;
+  /** Prompt text ids without the image index (used by the repetition penalty). */
+  promptTextIds: readonly number[];
+  /** Decoder positions the prompt occupies (text ids − placeholders + image rows). */
+  promptPositions: number;
+  /** Largest number of positions available (KV buffer / RoPE table). */
+  maxPositions: number;
+  params: ResolvedParams;
+  eosIds: readonly number[];
+  signal?: AbortSignal;
+  onText?: TextCallback;
+}
+
+export function makeSampler(params: ResolvedParams): { sampler: Sampler; seed: number | null } {
+  if (params.temperature === 0) return { sampler: new GreedySampler(), seed: null };
+  const seed = params.seed ?? Math.floor(Math.random() * 2 ** 32);
+  return { sampler: new MultinomialSampler(seed), seed };
+}
+
+export class SequenceState {
+  readonly generated: number[] = [];
+  readonly seed: number | null;
+  finishReason: FinishReason | null = null;
+  private readonly sampler: Sampler;
+  private readonly processors: LogitsProcessor[];
+  private readonly eos: ReadonlySet<number>;
+  private readonly criteria: StoppingCriteria;
+  private readonly streamer: TextStreamer;
+  private readonly seen: number[];
+  private readonly vocab: number;
+  private ended = false;
+
+  constructor(private readonly o: SequenceOptions) {
+    const { sampler, seed } = makeSampler(o.params);
+    this.sampler = sampler;
+    this.seed = seed;
+    this.processors = buildLogitsProcessors(o.params, sampler.kind === 'sample');
+    this.eos = new Set(o.eosIds);
+    this.criteria = new StoppingCriteria(
+      [
+        new EosCriterion(this.eos),
+        new StopStringCriterion(),
+        new MaxNewTokensCriterion(o.params.maxNewTokens),
+        new ContextLimitCriterion(o.maxPositions),
+      ],
+      o.signal,
+    );
+    this.streamer = new TextStreamer(o.tokenizer, o.onText);
+    this.seen = [...o.promptTextIds];
+    this.vocab = o.tokenizer.vocabSize;
+    if (this.criteria.canceled) this.finishReason = 'canceled';
+    else if (o.promptPositions >= o.maxPositions) this.finishReason = 'length';
+  }
+
+  get canceled(): boolean {
+    return this.criteria.canceled;
+  }
+
+  /**
+   * Chooses the next token from one row of logits (only the first `vocab` values are read; the row is copied, so
+   * a view into a batched output is fine). Returns the id, and sets `finishReason` when the answer is complete.
+   */
+  accept(logits: Float32Array): number {
+    // Ids the tokenizer cannot decode (a padded embedding table) are never chosen.
+    const row = this.processors.length > 0 ? logits.slice(0, this.vocab) : logits.subarray(0, this.vocab);
+    applyProcessors(this.processors, this.seen, row);
+    const id = this.sampler.choose(row);
+    this.generated.push(id);
+    this.seen.push(id);
+    if (!this.eos.has(id)) this.streamer.push(id);
+    this.finishReason = this.criteria.check({
+      generated: this.generated,
+      text: this.streamer.text,
+      contextUsed: this.o.promptPositions + this.generated.length,
+    });
+    return id;
+  }
+
+  /** Marks a sequence canceled when its signal fired between steps; true if it did. */
+  checkCanceled(): boolean {
+    if (!this.finishReason && this.criteria.canceled) this.finishReason = 'canceled';
+    return this.finishReason === 'canceled';
+  }
+
+  /** Flushes the streamer once; returns the final answer text. */
+  finish(): string {
+    if (!this.ended) {
+      this.streamer.end();
+      this.ended = true;
+    }
+    return this.streamer.finalText;
+  }
+}

@@ -1,0 +1,98 @@
+// The decoder's KV cache as JS-owned buffers of the shared max-length GQA layout [batch, kv_heads, max_length,
+// head_dim]. The same memory is passed as `past_key_values.*` and pre-bound as the `present.*` outputs, so
+// onnxruntime writes the new rows in place: no per-step allocation and no copy of the whole cache through JS
+// (measured in bench/decode-overhead.ts). Copies happen only when rows join or leave a batch.
+import ort from 'onnxruntime-node';
+
+export interface KvLayout {
+  numLayers: number;
+  numKvHeads: number;
+  headDim: number;
+  fp16: boolean;
+}
+
+export type KvArray = Float32Array | Uint16Array;
+
+export class KvCache {
+  /** one array per graph input: layer l key at 2l, value at 2l + 1 */
+  readonly arrays: KvArray[];
+  private bound: { feeds: Record<string, ort.Tensor>; fetches: Record<string, ort.Tensor> } | undefined;
+
+  constructor(
+    readonly layout: KvLayout,
+    readonly batch: number,
+    readonly maxLength: number,
+    arrays?: KvArray[],
+  ) {
+    const n = batch * this.rowSize;
+    this.arrays =
+      arrays ??
+      Array.from({ length: 2 * layout.numLayers }, () => (layout.fp16 ? new Uint16Array(n) : new Float32Array(n)));
+    if (this.arrays.length !== 2 * layout.numLayers || this.arrays.some((a) => a.length !== n)) {
+      throw new Error(`KV arrays do not match [${batch}, ${layout.numKvHeads}, ${maxLength}, ${layout.headDim}]`);
+    }
+  }
+
+  /** values per batch row in one array */
+  get rowSize(): number {
+    return this.layout.numKvHeads * this.maxLength * this.layout.headDim;
+  }
+
+  /** `past_key_values.*` feeds and `present.*` fetches over the same memory (GQA updates it in place). */
+  bindings(): { feeds: Record<string, ort.Tensor>; fetches: Record<string, ort.Tensor> } {
+    if (this.bound) return this.bound;
+    const { numLayers, numKvHeads, headDim, fp16 } = this.layout;
+    const shape = [this.batch, numKvHeads, this.maxLength, headDim];
+    const feeds: Record<string, ort.Tensor> = {};
+    const fetches: Record<string, ort.Tensor> = {};
+    for (let l = 0; l < numLayers; l++) {
+      ['key', 'value'].forEach((kind, k) => {
+        const a = this.arrays[2 * l + k]!;
+        const t = fp16 ? new ort.Tensor('float16', a as Uint16Array, shape) : new ort.Tensor('float32', a, shape);
+        feeds[`past_key_values.${l}.${kind}`] = t;
+        fetches[`present.${l}.${kind}`] = t;
+      });
+    }
+    this.bound = { feeds, fetches };
+    return this.bound;
+  }
+
+  /** A cache whose rows are copies of the given batch-1 caches (all of this max length). */
+  static stack(rows: readonly KvCache[]): KvCache {
+    const first = rows[0];
+    if (!first) throw new Error('stack needs at least one row');
+    const out = new KvCache(first.layout, rows.length, first.maxLength);
+    rows.forEach((r, b) => {
+      if (r.batch !== 1 || r.maxLength !== first.maxLength) throw new Error('stack needs batch-1 caches of one length');
+      for (let i = 0; i < out.arrays.length; i++) out.arrays[i]!.set(r.arrays[i]!, b * out.rowSize);
+    });
+    return out;
+  }
+
+  /** A copy holding only the given rows, in that order. */
+  select(rows: readonly number[]): KvCache {
+    const out = new KvCache(this.layout, rows.length, this.maxLength);
+    const n = this.rowSize;
+    rows.forEach((r, b) => {
+      for (let i = 0; i < out.arrays.length; i++)
+        out.arrays[i]!.set(this.arrays[i]!.subarray(r * n, (r + 1) * n), b * n);
+    });
+    return out;
+  }
+
+  /** A fresh batch-1 cache of `maxLength` positions whose first `length` positions are copied from row 0 of `src`. */
+  static withPrefix(src: KvCache, length: number, maxLength: number): KvCache {
+    if (length > src.maxLength || length > maxLength) throw new Error(`prefix of ${length} positions does not fit`);
+    const out = new KvCache(src.layout, 1, maxLength);
+    const d = src.layout.headDim;
+    for (let i = 0; i < out.arrays.length; i++) {
+      const from = src.arrays[i]!;
+      const to = out.arrays[i]!;
+      for (let h = 0; h < src.layout.numKvHeads; h++) {
+        const s = h * src.maxLength * d;
+        to.set(from.subarray(s, s + length * d), h * maxLength * d);
+      }
+    }
+    return out;
+  }
+}
