@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Installs Debian's chromium for the headless browser tests (test/e2e/playground.slow.test.ts).
-# Idempotent; never downloads a browser build from anywhere but Debian's archive.
+# Installs Debian's chromium (and a CJK font, so screenshots show Chinese text) for the headless browser tests
+# (test/e2e/playground.slow.test.ts). Idempotent; never downloads a browser build from anywhere but Debian's archive.
 set -euo pipefail
-if command -v chromium >/dev/null 2>&1; then
+if command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi wqy; then
   exit 0
 fi
 SUDO=""
 if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
 $SUDO apt-get update
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends chromium
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends chromium fonts-wqy-zenhei

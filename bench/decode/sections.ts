@@ -3,9 +3,9 @@
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { buildDecoderLoop, convertCheckpoint } from '../../gpu-worker/converter/convert.ts';
+import { type EngineInput, type EngineResult, YiVlEngine } from '../../gpu-worker/yi-vl/pipeline/engine.ts';
 import { KvCache } from '../../gpu-worker/yi-vl/pipeline/kv-cache.ts';
 import { LoopDecoder } from '../../gpu-worker/yi-vl/pipeline/loop-decoder.ts';
-import { type EngineInput, type EngineResult, YiVlEngine } from '../../gpu-worker/yi-vl/pipeline/engine.ts';
 import { readManifest } from '../../gpu-worker/yi-vl/pipeline/manifest.ts';
 import { testImageRgb } from '../../gpu-worker/yi-vl/pipeline/testing/tiny-model.ts';
 import { IMAGE_SIZE, normalizeRgbToNchw } from '../../gpu-worker/yi-vl/preprocess/clip-normalize.ts';

@@ -187,13 +187,16 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<Manifest>
  * into `out` beside a conversion of the same checkpoint. Not listed in manifest.json; the pipeline does not use it
  * (docs/performance.md says why).
  */
-export function buildDecoderLoop(opts: Pick<ConvertOptions, 'checkpoint' | 'out' | 'dtype' | 'onProgress'>): BuiltGraph {
+export function buildDecoderLoop(
+  opts: Pick<ConvertOptions, 'checkpoint' | 'out' | 'dtype' | 'int4Compute' | 'blockSize' | 'onProgress'>,
+): BuiltGraph {
   const ckpt = openCheckpoint(opts.checkpoint);
   try {
     const builder = new YiVlModelBuilder(ckpt, {
       dtype: opts.dtype,
-      blockSize: 32,
+      blockSize: opts.blockSize ?? 32,
       accuracyLevel: 0,
+      int4Compute: opts.int4Compute ?? 'float32',
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
     return builder.buildLoopDecoder(resolve(opts.out));

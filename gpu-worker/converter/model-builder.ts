@@ -723,7 +723,13 @@ export class YiVlModelBuilder {
       // body: (iter, cond, token, length, kv…) → (cond, token, length, kv…, scan token)
       const token = body.input('step.token_in', 'int64', [1, 1]);
       const length = body.input('step.length_in', 'int64', []);
-      const table = this.weight(body, 'embed_tokens.weight', [V, H], this.ckpt.main.read(llmNames.embed, [V, H]), 'float32');
+      const table = this.weight(
+        body,
+        'embed_tokens.weight',
+        [V, H],
+        this.ckpt.main.read(llmNames.embed, [V, H]),
+        'float32',
+      );
       const embeds = body.op('Gather', [table, token], { axis: int(0) }); // [1, 1, H]
       const seqlensK = this.castInt32(body, body.op('Reshape', [length, body.constInt64([1])]), 'step.seqlens_k');
       const totalLen = this.castInt32(body, body.op('Add', [length, body.constInt64([1], true)]), 'step.total_len');
@@ -759,10 +765,15 @@ export class YiVlModelBuilder {
       );
 
       const presents = pasts.map((p) => p.replace('loop.past.', 'loop.present.'));
-      g.node('Loop', [maxSteps, condTrue, ids, pastLength, ...pasts], { body: graphAttr(body) }, {
-        name: 'decode_loop',
-        outputs: ['last_token', 'final_length', ...presents, 'tokens'],
-      });
+      g.node(
+        'Loop',
+        [maxSteps, condTrue, ids, pastLength, ...pasts],
+        { body: graphAttr(body) },
+        {
+          name: 'decode_loop',
+          outputs: ['last_token', 'final_length', ...presents, 'tokens'],
+        },
+      );
       g.usesMicrosoftDomain = true;
       g.output('tokens', 'int64', ['steps', 1, 1]);
       g.output('final_length', 'int64', []);

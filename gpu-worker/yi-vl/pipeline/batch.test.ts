@@ -71,6 +71,28 @@ describe('fast paths give the same tokens as the plain path (tiny model, CPU EP)
     );
   });
 
+  test('continuous batching: a request admitted mid-decode (longer prompt ⇒ KV grows) answers as alone and settles first', async () => {
+    const long = requests[0]!; // 12 tokens
+    const late = {
+      ...requests[1]!,
+      history: [{ question: 'First?', answer: 'A rather long earlier answer about the picture.' }],
+      params: { temperature: 0, maxNewTokens: 4 },
+    };
+    const wantLong = await plain.analyze(long);
+    const wantLate = await plain.analyze(late);
+    let asks = 0;
+    const order: number[] = [];
+    const results = await fast.analyzeBatch([{ input: long }], {
+      admit: () => (++asks === 3 ? [{ input: late }] : []),
+      onSettled: (index) => order.push(index),
+    });
+    assert.equal(results.length, 2);
+    assert.deepEqual(value(results[0]).output_token_ids, wantLong.output_token_ids);
+    assert.deepEqual(value(results[1]).output_token_ids, wantLate.output_token_ids);
+    assert.equal(value(results[1]).batch_size, 2);
+    assert.deepEqual(order, [1, 0]);
+  });
+
   test('image-feature cache: a follow-up on the same image skips the vision tower with the same answer', async () => {
     const rgb = testImageRgb(9);
     const first = await fast.analyze({ rgb, question: 'What is it?', params: { temperature: 0, maxNewTokens: 6 } });

@@ -97,6 +97,15 @@ export interface BatchItem {
   run?: EngineRun;
 }
 
+export interface BatchOptions {
+  /** called as each item settles, so a short answer need not wait for the rest of its batch */
+  onSettled?: (index: number, result: PromiseSettledResult<EngineResult>) => void;
+  /** asked between decode steps for up to `room` more items to join the running batch (continuous batching) */
+  admit?: (room: number) => BatchItem[];
+  /** most rows decoding at once (default: unlimited) */
+  maxRows?: number;
+}
+
 /** One request's state inside analyzeBatch. */
 interface Job {
   index: number;
@@ -121,6 +130,11 @@ interface Job {
   length: number;
   lastId?: number;
   prefillLogits?: Float32Array;
+}
+
+interface Row {
+  job: Job;
+  cache: KvCache;
 }
 
 function sameIds(a: readonly number[], b: readonly number[], n: number): boolean {
@@ -216,46 +230,69 @@ export class YiVlEngine {
   }
 
   /**
-   * Answers several questions together: the vision tower encodes all uncached images in one batched call, each
+   * Answers several questions together: the vision tower encodes the uncached images in batched calls, each
    * prompt is prefilled on its own (batch 1, reusing the system-prompt KV), then all answers decode as rows of one
-   * batch, each with its own sampler, stop rules and cancel signal; a finished row leaves the batch at once.
-   * Each row makes exactly the choices it would make alone. One result per item, in order.
+   * batch, each with its own sampler, stop rules and cancel signal; a finished row leaves the batch at once and
+   * settles (`onSettled`) without waiting for the others. With `admit`, new requests join the running batch between
+   * steps (continuous batching); their indices follow the earlier ones. Each row makes exactly the choices it would
+   * make alone. Returns one result per item (given and admitted), in index order.
    */
-  async analyzeBatch(items: readonly BatchItem[]): Promise<PromiseSettledResult<EngineResult>[]> {
-    const t0 = performance.now();
-    const results: PromiseSettledResult<EngineResult>[] = new Array(items.length);
-    const jobs: Job[] = [];
-    items.forEach((item, index) => {
-      try {
-        jobs.push(this.prepare(item, index, t0));
-      } catch (reason) {
-        results[index] = { status: 'rejected', reason };
-      }
-    });
-    const done = (job: Job, r: EngineResult) => {
-      results[job.index] = { status: 'fulfilled', value: r };
+  async analyzeBatch(
+    items: readonly BatchItem[],
+    opts: BatchOptions = {},
+  ): Promise<PromiseSettledResult<EngineResult>[]> {
+    const results: PromiseSettledResult<EngineResult>[] = [];
+    const settle = (index: number, r: PromiseSettledResult<EngineResult>) => {
+      results[index] = r;
+      opts.onSettled?.(index, r);
     };
+    const done = (job: Job, r: EngineResult) => settle(job.index, { status: 'fulfilled', value: r });
     const live = (list: Job[]) =>
       list.filter((j) => {
         if (!j.run.signal?.aborted) return true;
         done(j, this.canceledResult(j));
         return false;
       });
-    try {
+    const all: Job[] = [];
+    let nextIndex = 0;
+    /** prepares, encodes and prefills new items into batch-1 caches of at least `minLength` positions */
+    const start = async (batch: readonly BatchItem[], minLength: number): Promise<Row[]> => {
+      const t0 = performance.now();
+      const jobs: Job[] = [];
+      for (const item of batch) {
+        const index = nextIndex++;
+        try {
+          jobs.push(this.prepare(item, index, t0));
+        } catch (reason) {
+          settle(index, { status: 'rejected', reason });
+        }
+      }
+      all.push(...jobs);
       let active = live(jobs);
       await this.encodeImages(active);
       await yieldToEventLoop();
       active = live(active);
-      const maxLength = Math.max(0, ...active.map((j) => j.maxLength));
-      const rows: { job: Job; cache: KvCache }[] = [];
+      const maxLength = Math.max(minLength, ...active.map((j) => j.maxLength));
+      const rows: Row[] = [];
       for (const job of active) {
         const cache = await this.prefill(job, maxLength);
         if (job.seq!.finishReason) done(job, this.resultOf(job));
         else rows.push({ job, cache });
       }
-      await this.decodeRows(rows, done);
+      return rows;
+    };
+    try {
+      const rows = await start(items, 0);
+      const admit = opts.admit;
+      const join = admit
+        ? async (room: number, minLength: number) => {
+            const more = admit(room);
+            return more.length > 0 ? start(more, minLength) : [];
+          }
+        : undefined;
+      await this.decodeRows(rows, done, join, opts.maxRows ?? Number.POSITIVE_INFINITY);
     } catch (reason) {
-      for (const j of jobs) if (!results[j.index]) results[j.index] = { status: 'rejected', reason };
+      for (const j of all) if (!results[j.index]) settle(j.index, { status: 'rejected', reason });
     }
     return results;
   }
@@ -381,16 +418,21 @@ export class YiVlEngine {
     return cache;
   }
 
-  /** Batched one-token steps until every row has finished; finished or canceled rows leave between steps. */
+  /**
+   * Batched one-token steps until every row has finished; finished or canceled rows leave between steps, and
+   * `join` (continuous batching) may bring new prefilled rows in, up to `maxRows`.
+   */
   private async decodeRows(
-    rows: { job: Job; cache: KvCache }[],
+    rows: Row[],
     done: (job: Job, r: EngineResult) => void,
+    join: ((room: number, minLength: number) => Promise<Row[]>) | undefined,
+    maxRows: number,
   ): Promise<void> {
-    if (rows.length === 0) return;
     const V = this.manifest.dims.llm.vocabSize;
     let jobs = rows.map((r) => r.job);
     for (const job of jobs) job.batchSize = jobs.length;
-    let cache = rows.length === 1 ? rows[0]!.cache : KvCache.stack(rows.map((r) => r.cache));
+    let cache: KvCache | null =
+      rows.length === 0 ? null : rows.length === 1 ? rows[0]!.cache : KvCache.stack(rows.map((r) => r.cache));
     for (;;) {
       await yieldToEventLoop();
       const keep: number[] = [];
@@ -398,11 +440,21 @@ export class YiVlEngine {
         if (job.seq!.finishReason || job.seq!.checkCanceled()) done(job, this.resultOf(job));
         else keep.push(b);
       });
-      if (keep.length === 0) return;
-      if (keep.length < jobs.length) {
-        cache = cache.select(keep);
+      if (cache && keep.length < jobs.length) {
+        cache = keep.length > 0 ? cache.select(keep) : null;
         jobs = keep.map((b) => jobs[b]!);
       }
+      if (join && jobs.length < maxRows) {
+        const joined = await join(maxRows - jobs.length, cache?.maxLength ?? 0);
+        if (joined.length > 0) {
+          const L = Math.max(cache?.maxLength ?? 0, ...joined.map((r) => r.cache.maxLength));
+          const grow = (c: KvCache) => (c.maxLength === L ? c : c.resized(L));
+          cache = KvCache.concat([...(cache ? [grow(cache)] : []), ...joined.map((r) => grow(r.cache))]);
+          jobs = [...jobs, ...joined.map((r) => r.job)];
+          for (const r of joined) r.job.batchSize = jobs.length;
+        }
+      }
+      if (!cache || jobs.length === 0) return;
       const ids = jobs.map((j) => j.lastId!);
       const embeds = this.table ? this.table.rows(ids) : await this.embed(ids, jobs.length);
       const logits = await this.driver.run(

@@ -69,6 +69,41 @@ export class KvCache {
     return out;
   }
 
+  /** Rows of several caches of one max length, one after the other, in a new cache. */
+  static concat(parts: readonly KvCache[]): KvCache {
+    const first = parts[0];
+    if (!first) throw new Error('concat needs at least one cache');
+    if (parts.some((p) => p.maxLength !== first.maxLength)) throw new Error('concat needs caches of one max length');
+    const out = new KvCache(
+      first.layout,
+      parts.reduce((n, p) => n + p.batch, 0),
+      first.maxLength,
+    );
+    let at = 0;
+    for (const p of parts) {
+      for (let i = 0; i < out.arrays.length; i++) out.arrays[i]!.set(p.arrays[i]!, at);
+      at += p.batch * p.rowSize;
+    }
+    return out;
+  }
+
+  /** A copy with a longer max length (every row's positions kept, the new ones zero). */
+  resized(maxLength: number): KvCache {
+    if (maxLength < this.maxLength) throw new Error('a KV cache can only grow');
+    const out = new KvCache(this.layout, this.batch, maxLength);
+    const d = this.layout.headDim;
+    const blocks = this.batch * this.layout.numKvHeads;
+    for (let i = 0; i < out.arrays.length; i++) {
+      for (let b = 0; b < blocks; b++) {
+        out.arrays[i]!.set(
+          this.arrays[i]!.subarray(b * this.maxLength * d, (b + 1) * this.maxLength * d),
+          b * maxLength * d,
+        );
+      }
+    }
+    return out;
+  }
+
   /** A copy holding only the given rows, in that order. */
   select(rows: readonly number[]): KvCache {
     const out = new KvCache(this.layout, rows.length, this.maxLength);

@@ -3,13 +3,13 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import ort from 'onnxruntime-node';
 import { buildDecoderLoop } from '../../converter/convert.ts';
+import { Rng } from '../checkpoint/rng.ts';
 import { argmax } from '../generation/sampler.ts';
 import { DecoderDriver } from './decoder-driver.ts';
 import { KvCache } from './kv-cache.ts';
 import { LoopDecoder } from './loop-decoder.ts';
 import { readManifest } from './manifest.ts';
 import { freshTinyModel } from './testing/tiny-model.ts';
-import { Rng } from '../checkpoint/rng.ts';
 
 describe('in-graph decode loop (decoder_loop.onnx)', () => {
   let dir: string;

@@ -15,13 +15,23 @@ export class LoopDecoder {
    * Feeds `lastId` (chosen, not yet cached) at position `length` and decodes greedily until `steps` tokens or an
    * EOS id. Returns the new tokens (the EOS included); the cache then holds `length + tokens.length` positions.
    */
-  async run(cache: KvCache, lastId: number, length: number, steps: number, eosIds: readonly number[]): Promise<number[]> {
+  async run(
+    cache: KvCache,
+    lastId: number,
+    length: number,
+    steps: number,
+    eosIds: readonly number[],
+  ): Promise<number[]> {
     const { feeds, fetches } = cache.bindings();
     const loopFeeds: Record<string, ort.Tensor> = {
       input_ids: new ort.Tensor('int64', BigInt64Array.from([BigInt(lastId)]), [1, 1]),
       past_length: new ort.Tensor('int64', BigInt64Array.from([BigInt(length)]), []),
       max_steps: new ort.Tensor('int64', BigInt64Array.from([BigInt(steps)]), []),
-      eos_ids: new ort.Tensor('int64', BigInt64Array.from(eosIds, (e) => BigInt(e)), [eosIds.length]),
+      eos_ids: new ort.Tensor(
+        'int64',
+        BigInt64Array.from(eosIds, (e) => BigInt(e)),
+        [eosIds.length],
+      ),
     };
     const loopFetches: Record<string, ort.Tensor | null> = { tokens: null };
     for (const [name, t] of Object.entries(feeds)) loopFeeds[name.replace('past_key_values.', 'loop.past.')] = t;

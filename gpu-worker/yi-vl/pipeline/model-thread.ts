@@ -1,10 +1,10 @@
 // Worker-thread entry: owns the onnxruntime sessions, so that session.run() (which blocks its thread) never stalls
-// the main event loop's heartbeats and health checks. Requests that arrive while a batch is running wait, and the
-// next batch takes up to `maxBatch` of them at once (engine.analyzeBatch: batched vision and decode, each request
-// with its own stop rules and cancel). Cancellation messages are handled between decode steps (the engine yields
-// to this thread's event loop after every step).
+// the main event loop's heartbeats and health checks. Requests decode together (engine.analyzeBatch: batched
+// vision and decode, each request with its own stop rules and cancel), up to `maxBatch` rows; a request that
+// arrives while a batch runs joins it between decode steps, and each result is posted as soon as it is done.
+// Cancellation messages are handled between decode steps (the engine yields to this thread's event loop).
 import { parentPort, workerData } from 'node:worker_threads';
-import type { BatchItem } from './engine.ts';
+import type { BatchItem, EngineResult } from './engine.ts';
 import { YiVlEngine } from './engine.ts';
 import { type FromThread, serializeError, type ThreadInit, type ToThread } from './protocol.ts';
 
@@ -27,11 +27,11 @@ try {
     await new Promise<void>((resolve) => setImmediate(resolve));
     while (waiting.length > 0 && !closing) {
       const batch = waiting.splice(0, maxBatch);
-      const results = await engine
-        .analyzeBatch(batch.map((b) => b.item))
-        .catch((err: unknown) => batch.map((): PromiseSettledResult<never> => ({ status: 'rejected', reason: err })));
-      batch.forEach(({ id }, i) => {
-        const r = results[i]!;
+      const ids = batch.map((b) => b.id);
+      const settled = new Set<number>();
+      const onSettled = (index: number, r: PromiseSettledResult<EngineResult>) => {
+        const id = ids[index]!;
+        settled.add(id);
         if (r.status === 'fulfilled') {
           post(
             { type: 'result', id, result: r.value },
@@ -39,7 +39,24 @@ try {
           );
         } else post({ type: 'error', id, error: serializeError(r.reason) });
         controllers.delete(id);
-      });
+      };
+      // requests that arrive while this batch decodes join it between steps
+      const admit = (room: number): BatchItem[] => {
+        if (closing) return [];
+        const more = waiting.splice(0, room);
+        ids.push(...more.map((m) => m.id));
+        return more.map((m) => m.item);
+      };
+      try {
+        await engine.analyzeBatch(
+          batch.map((b) => b.item),
+          { onSettled, admit, maxRows: maxBatch },
+        );
+      } catch (err) {
+        ids.forEach((id, index) => {
+          if (!settled.has(id)) onSettled(index, { status: 'rejected', reason: err });
+        });
+      }
     }
     for (const { id } of waiting.splice(0)) {
       post({ type: 'error', id, error: { name: 'Error', message: 'model thread is closing' } });
