@@ -23,7 +23,7 @@ export function webhookDeliveryFor(
   event: WebhookEventType,
   now: Date = new Date(),
 ): WebhookDeliveryMessage | null {
-  if (!job.webhook || !job.webhook.events.includes(event)) return null;
+  if (!job.webhook?.events.includes(event)) return null;
   const { webhook_attempts: _attempts, ...data } = toPublicJob(job);
   const payload = JSON.stringify({ type: event, timestamp: now.toISOString(), data });
   return WebhookDeliveryMessageSchema.parse({
