@@ -21,7 +21,6 @@ import { apiKeyEntry, generateApiKey } from '../shared/config/api-keys.ts';
 import { ConfigError } from '../shared/config/env.ts';
 import { JobRecordSchema } from '../shared/schemas/job.ts';
 import { encodeJobMessage } from '../shared/schemas/queue-message.ts';
-import { keys } from '../shared/storage/keys.ts';
 import { provisionQueues } from './local-services/provision.ts';
 import { LOCAL_S3_CREDENTIALS, startLocalS3 } from './local-services/s3-server.ts';
 import { startLocalSqs } from './local-services/sqs-server.ts';

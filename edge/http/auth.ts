@@ -1,19 +1,9 @@
 import { type ApiKeyEntry, sha256Hex } from '../../shared/config/api-keys.ts';
+import { constantTimeEqual } from '../../shared/crypto/constant-time.ts';
 
 export interface Principal {
   keyId: string;
   tenant: string;
-}
-
-const encoder = new TextEncoder();
-
-/** Compares two equal-purpose strings without an early exit, so timing says nothing about where they differ. */
-function constantTimeEqual(a: string, b: string): boolean {
-  const x = encoder.encode(a);
-  const y = encoder.encode(b);
-  let diff = x.length ^ y.length;
-  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
-  return diff === 0;
 }
 
 const BEARER = /^Bearer[ \t]+([\x21-\x7e]{1,512})[ \t]*$/i;

@@ -5,9 +5,9 @@
  * Used by the tests and by the local stack; production talks to real S3 (or R2/MinIO) with the same adapter.
  */
 import crypto from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import S3rver from 's3rver';
+import { listenRestartable } from './restartable-listener.ts';
 
 export interface LocalS3Options {
   directory: string;
@@ -132,34 +132,21 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     });
   }
 
-  let server: Server | undefined;
-  let port = options.port ?? 0;
-  async function start() {
-    server = createServer((req, res) => {
+  const listener = await listenRestartable(
+    (req, res) => {
       onRequest(req, res).catch(() => {
         if (!res.headersSent) res.writeHead(500);
         res.end();
       });
-    });
-    await new Promise<void>((resolve, reject) => {
-      server!.once('error', reject);
-      server!.listen(port, host, () => resolve());
-    });
-    port = (server.address() as AddressInfo).port;
-  }
-  async function stop() {
-    const s = server;
-    server = undefined;
-    if (!s) return;
-    s.closeAllConnections();
-    await new Promise<void>((resolve) => s.close(() => resolve()));
-  }
-  await start();
+    },
+    host,
+    options.port,
+  );
   return {
-    endpoint: `http://${host}:${port}`,
-    port,
-    stop,
-    start,
-    close: stop,
+    endpoint: listener.endpoint,
+    port: listener.port,
+    stop: () => listener.stop(),
+    start: () => listener.start(),
+    close: () => listener.stop(),
   };
 }

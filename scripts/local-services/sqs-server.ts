@@ -5,9 +5,9 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
+import { listenRestartable } from './restartable-listener.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -67,39 +67,21 @@ export interface LocalSqs {
 
 export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<LocalSqs> {
   const host = options.host ?? '127.0.0.1';
-  let port = options.port ?? 0;
+  const port = options.port ?? 0;
   const createRequestHandler = loadPatchedLocalSqs();
   const { service, requestHandler } = createRequestHandler({
     port,
     hostname: host,
     emulateQueueCreationLifecycle: false,
   });
-  let server: Server | undefined;
-  async function start() {
-    const s = createServer((req, res) => void requestHandler(req, res));
-    await new Promise<void>((resolve, reject) => {
-      s.once('error', reject);
-      s.listen(port, host, () => resolve());
-    });
-    port = (s.address() as AddressInfo).port;
-    service.PORT = port;
-    server = s;
-  }
-  async function stop() {
-    const s = server;
-    server = undefined;
-    if (!s) return;
-    s.closeAllConnections();
-    await new Promise<void>((resolve) => s.close(() => resolve()));
-  }
-  await start();
+  const listener = await listenRestartable((req, res) => void requestHandler(req, res), host, port);
+  // Queue URLs carry the port the service believes it listens on.
+  service.PORT = listener.port;
   return {
-    endpoint: `http://${host}:${port}`,
-    get port() {
-      return port;
-    },
-    stop,
-    start,
-    close: stop,
+    endpoint: listener.endpoint,
+    port: listener.port,
+    stop: () => listener.stop(),
+    start: () => listener.start(),
+    close: () => listener.stop(),
   };
 }

@@ -3,6 +3,8 @@
  * on Node, Lambda and Cloudflare Workers. Signed content is `${id}.${timestamp}.${body}`, HMAC-SHA256, base64; the
  * signature header may carry several space-separated `v1,<sig>` entries (secret rotation).
  */
+import { constantTimeEqual } from '../crypto/constant-time.ts';
+
 const SECRET_PREFIX = 'whsec_';
 export const DEFAULT_TOLERANCE_SECONDS = 5 * 60;
 const encoder = new TextEncoder();
@@ -78,14 +80,6 @@ export async function signedHeaders(
   return { 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': signatures.join(' ') };
 }
 
-function timingSafeEqual(a: string, b: string): boolean {
-  const x = encoder.encode(a);
-  const y = encoder.encode(b);
-  let diff = x.length ^ y.length;
-  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
-  return diff === 0;
-}
-
 /**
  * Verifies a delivery against any of the given secrets. Throws on a missing header, a timestamp outside the
  * tolerance (replay), or no matching `v1` signature.
@@ -114,7 +108,7 @@ export async function verify(
   const list = typeof secrets === 'string' ? [secrets] : secrets;
   for (const secret of list) {
     const expected = (await sign(secret, id, ts, body)).slice(3);
-    if (candidates.some((c) => timingSafeEqual(c, expected))) return;
+    if (candidates.some((c) => constantTimeEqual(c, expected))) return;
   }
   throw new WebhookVerificationError('no matching signature');
 }

@@ -5,17 +5,13 @@
  * stops the stack with SIGTERM.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { Webhook } from 'standardwebhooks';
+import { type LocalStackProcess, startLocalStackProcess } from '../support/local-stack-process.ts';
 
-const root = resolve(import.meta.dirname, '../..');
 const apiKey = 'yvl_e2e_local_stack_key_0123456789';
 
 interface Delivery {
@@ -24,9 +20,8 @@ interface Delivery {
 }
 
 describe('local stack (npm start) end to end on the CPU', { timeout: 240_000 }, () => {
-  let stack: ChildProcess;
+  let stack: LocalStackProcess;
   let base = '';
-  let dataDir = '';
   let receiver: Server;
   let receiverUrl = '';
   const deliveries: Delivery[] = [];
@@ -46,39 +41,14 @@ describe('local stack (npm start) end to end on the CPU', { timeout: 240_000 }, 
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
     receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
 
-    dataDir = await mkdtemp(join(tmpdir(), 'yi-vl-e2e-'));
-    stack = spawn(process.execPath, ['--import', 'tsx', 'scripts/local-stack.ts'], {
-      cwd: root,
-      env: {
-        ...process.env,
-        PORT: '0',
-        LOCAL_API_KEY: apiKey,
-        LOCAL_DATA_DIR: dataDir,
-        MODEL_DIR: '',
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    stack.stdout!.on('data', (d) => {
-      output += d;
-    });
-    stack.stderr!.on('data', (d) => {
-      output += d;
-    });
-    const deadline = Date.now() + 180_000;
-    while (!base) {
-      const m = /API\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (m) base = m[1]!;
-      else if (stack.exitCode !== null) throw new Error(`local stack exited early:\n${output}`);
-      else if (Date.now() > deadline) throw new Error(`local stack did not start:\n${output}`);
-      else await new Promise((r) => setTimeout(r, 200));
-    }
+    stack = await startLocalStackProcess(apiKey);
+    base = stack.base;
+    output = stack.output();
   });
 
   after(async () => {
-    if (stack && stack.exitCode === null) stack.kill('SIGKILL');
+    await stack?.stop();
     receiver?.close();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
   const auth = { authorization: `Bearer ${apiKey}` };
@@ -163,8 +133,6 @@ describe('local stack (npm start) end to end on the CPU', { timeout: 240_000 }, 
   });
 
   test('SIGTERM drains and exits 0', async () => {
-    const exited = new Promise<number | null>((r) => stack.once('exit', (code) => r(code)));
-    stack.kill('SIGTERM');
-    assert.equal(await exited, 0);
+    assert.equal(await stack.terminate(), 0);
   });
 });

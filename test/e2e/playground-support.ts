@@ -3,16 +3,14 @@
  * local-stack.slow.test.ts) and Debian's Chromium driven by playwright-core, with the flags known to work on
  * a machine without outside network.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
 import sharp from 'sharp';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const root = resolve(import.meta.dirname, '../..');
 
 /** Why the browser test cannot run here, or null. In CI a missing browser is a failure, never a skip. */
 export function skipReason(): string | null {
@@ -20,52 +18,8 @@ export function skipReason(): string | null {
   return `${CHROMIUM} is absent: run scripts/install-chromium.sh (Debian's chromium) to run the playground browser test`;
 }
 
-export interface LocalStack {
-  base: string;
-  output(): string;
-  stop(): Promise<void>;
-}
-
-export async function startLocalStack(apiKey: string, timeoutMs = 120_000): Promise<LocalStack> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'yi-vl-playground-'));
-  let output = '';
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'scripts/local-stack.ts'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      PORT: '0',
-      LOCAL_API_KEY: apiKey,
-      LOCAL_DATA_DIR: dataDir,
-      MODEL_DIR: '',
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.on('data', (d) => {
-    output += d;
-  });
-  child.stderr!.on('data', (d) => {
-    output += d;
-  });
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGKILL');
-      await exited;
-    }
-    await rm(dataDir, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const m = /API\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-    if (m) return { base: m[1]!, output: () => output, stop };
-    if (child.exitCode !== null || Date.now() > deadline) {
-      await stop();
-      throw new Error(`local stack did not start:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+export type { LocalStackProcess as LocalStack } from '../support/local-stack-process.ts';
+export { repoRoot as root, startLocalStackProcess as startLocalStack } from '../support/local-stack-process.ts';
 
 export interface Browser {
   context: BrowserContext;
