@@ -2,6 +2,20 @@ import { z } from 'zod';
 import { awsEnvShape, type Env, envVar, logEnvShape, parseEnv } from '../shared/config/env.ts';
 import { parseAllowList } from '../shared/net/address-policy.ts';
 
+/** How the Yi-VL pipeline runs; read by `createAnalyzerFromEnv` (also on its own, e.g. by the local stack). */
+export const modelEnvShape = {
+  YI_VL_DEVICE: z
+    .enum(['auto', 'cuda', 'cpu'])
+    .default('auto')
+    .describe('auto: CUDA when its provider loads, else CPU (reported at start-up); cuda: refuse to start without it'),
+  YI_VL_MAX_BATCH: envVar.int('answers decoded together by the model thread (continuous batching)', 4, 1, 64),
+  YI_VL_PREFIX_CACHE: envVar.bool('compute the system-prompt KV once per model load and reuse it', true),
+  YI_VL_VISION_BATCH: envVar.int('images per vision-tower call (0: 4 on CUDA, 1 on CPU)', 0, 0, 64),
+  YI_VL_IMAGE_CACHE_SIZE: envVar.int('images whose projected features are kept for follow-up questions', 4, 0, 1024),
+};
+export const ModelEnvSchema = z.object(modelEnvShape);
+export type ModelEnv = z.infer<typeof ModelEnvSchema>;
+
 /** Every variable the worker reads, validated at start-up; `loadWorkerConfig` lists all problems at once. */
 export const workerEnvSchema = z.object({
   ...awsEnvShape,
@@ -44,6 +58,7 @@ export const workerEnvSchema = z.object({
   WEBHOOK_RETRY_BASE_SECONDS: envVar.number('delay before the 2nd attempt; ×4 per attempt with jitter', 5, 0, 43200),
   WEBHOOK_RETRY_MAX_DELAY_SECONDS: envVar.number('cap of one webhook retry delay', 21600, 1, 7 * 86400),
   MODEL_DIR: envVar.string('folder of the converted Yi-VL model').optional(),
+  ...modelEnvShape,
 });
 
 export type WorkerConfig = z.infer<typeof workerEnvSchema>;

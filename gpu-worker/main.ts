@@ -3,12 +3,14 @@ import {
   ConfigError,
   createS3Client,
   createSqsClient,
+  type Env,
   JobRepository,
+  parseEnv,
   S3ObjectStore,
   SqsJobQueue,
 } from '../shared/index.ts';
 import { type AnalyzeRequest, type AnalyzeResult, type Analyzer, NonRetryableAnalyzeError } from './analyzer.ts';
-import { credentialsOf, loadWorkerConfig, type WorkerConfig } from './config.ts';
+import { credentialsOf, loadWorkerConfig, type ModelEnv, ModelEnvSchema, type WorkerConfig } from './config.ts';
 import { createLogger, type Logger } from './ops/logger.ts';
 import { WorkerMetrics } from './ops/metrics.ts';
 import { startOpsServer } from './ops/server.ts';
@@ -18,34 +20,34 @@ import { JobNotifier } from './runtime/notifier.ts';
 import { PollLoop } from './runtime/poll-loop.ts';
 import { WebhookDeliverer } from './webhooks/delivery-worker.ts';
 
-/** The parts of the Yi-VL pipeline's analyzer this hook relies on (checked at run time, not imported statically). */
-interface PipelineAnalyzer {
-  startup?: unknown;
-  analyze(
-    req: { image: Uint8Array; prompt: string; history?: { question: string; answer: string }[]; params?: object },
-    signal?: AbortSignal,
-  ): Promise<Omit<AnalyzeResult, 'gpu_ms'> & { timings?: { total_ms?: number } }>;
-  close(): Promise<void>;
-}
-interface PipelineModule {
-  YiVlAnalyzer?: { start(modelDir: string): Promise<PipelineAnalyzer> };
-}
+type PipelineModule = typeof import('./yi-vl/pipeline/analyzer.ts');
 
+/** Loaded on demand so that tests which inject their own analyzer never load onnxruntime. */
 const PIPELINE_MODULE = './yi-vl/pipeline/analyzer.ts';
 
 /**
  * The hook where the real model plugs in: with `MODEL_DIR` set, loads the Yi-VL pipeline from gpu-worker/yi-vl and
  * adapts it to the `Analyzer` interface; without it, refuses to start (tests and the local stack pass their own).
  */
-export async function createAnalyzerFromEnv(env: { MODEL_DIR?: string | undefined }): Promise<Analyzer> {
-  const modelDir = env.MODEL_DIR;
+export async function createAnalyzerFromEnv(env: Env): Promise<Analyzer> {
+  return createYiVlAnalyzer({ ...parseEnv(ModelEnvSchema, env), MODEL_DIR: env.MODEL_DIR || undefined });
+}
+
+/** The same, from already-parsed configuration (the worker process parses its whole environment once). */
+export async function createYiVlAnalyzer(opts: ModelEnv & { MODEL_DIR?: string | undefined }): Promise<Analyzer> {
+  const modelDir = opts.MODEL_DIR;
   if (!modelDir)
     throw new ConfigError([
       'MODEL_DIR is required: folder of the converted Yi-VL model (see scripts/convert.ts), or embed the worker with startWorker({analyzer}) for tests',
     ]);
   const mod = (await import(PIPELINE_MODULE)) as PipelineModule;
-  if (!mod.YiVlAnalyzer) throw new Error(`${PIPELINE_MODULE} does not export YiVlAnalyzer`);
-  const model = await mod.YiVlAnalyzer.start(modelDir);
+  const model = await mod.YiVlAnalyzer.start(modelDir, {
+    device: opts.YI_VL_DEVICE,
+    maxBatch: opts.YI_VL_MAX_BATCH,
+    prefixCache: opts.YI_VL_PREFIX_CACHE,
+    imageCacheSize: opts.YI_VL_IMAGE_CACHE_SIZE,
+    ...(opts.YI_VL_VISION_BATCH > 0 ? { visionBatch: opts.YI_VL_VISION_BATCH } : {}),
+  });
   return {
     describe: () => `Yi-VL from ${modelDir} ${JSON.stringify(model.startup ?? {})}`,
     close: () => model.close(),
@@ -204,7 +206,7 @@ export async function startWorker(options: {
  * Tests and the local stack pass their own analyzer factory.
  */
 export async function runWorkerProcess(
-  makeAnalyzer: (config: WorkerConfig) => Promise<Analyzer> = createAnalyzerFromEnv,
+  makeAnalyzer: (config: WorkerConfig) => Promise<Analyzer> = createYiVlAnalyzer,
 ): Promise<void> {
   let config: WorkerConfig;
   try {

@@ -109,7 +109,7 @@ async function main() {
     // Short polls so Ctrl-C stops within seconds (a pending long poll is allowed to finish, see PollLoop.stop).
     RECEIVE_WAIT_SECONDS: '5',
   });
-  const analyzer = await createAnalyzerFromEnv({ MODEL_DIR: modelDir });
+  const analyzer = await createAnalyzerFromEnv({ ...env, MODEL_DIR: modelDir });
   const worker = await startWorker({ config: workerConfig, analyzer });
 
   const edgeConfig = parseEdgeConfig({
