@@ -6,6 +6,7 @@
  *   LOCAL_API_KEY   the API key the edge accepts (generated and printed when unset)
  *   LOCAL_DATA_DIR  where objects, the signing key and the default model live (.local)
  *   MODEL_DIR       a converted Yi-VL model (npm run convert); unset: a tiny random-weight model is made once
+ *   YI_VL_DEVICE    cpu (default here), auto or cuda
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -98,6 +99,14 @@ async function main() {
     LOG_LEVEL: env.LOG_LEVEL ?? 'warn',
   };
 
+  // The edge first: a taken port should fail before minutes of model loading.
+  const edgeConfig = parseEdgeConfig({
+    ...awsEnv,
+    API_KEYS: await apiKeyEntry('local', 'local', apiKey),
+    PORT: String(port),
+  });
+  const edge = await startEdgeServer(edgeConfig);
+
   const modelDir = env.MODEL_DIR ? resolve(env.MODEL_DIR) : await ensureTinyModel(dataDir);
   const workerConfig = loadWorkerConfig({
     ...awsEnv,
@@ -109,15 +118,9 @@ async function main() {
     // Short polls so Ctrl-C stops within seconds (a pending long poll is allowed to finish, see PollLoop.stop).
     RECEIVE_WAIT_SECONDS: '5',
   });
-  const analyzer = await createAnalyzerFromEnv({ ...env, MODEL_DIR: modelDir });
+  // The local stack's worker runs on the CPU unless YI_VL_DEVICE says otherwise (auto tries CUDA first).
+  const analyzer = await createAnalyzerFromEnv({ YI_VL_DEVICE: 'cpu', ...env, MODEL_DIR: modelDir });
   const worker = await startWorker({ config: workerConfig, analyzer });
-
-  const edgeConfig = parseEdgeConfig({
-    ...awsEnv,
-    API_KEYS: await apiKeyEntry('local', 'local', apiKey),
-    PORT: String(port),
-  });
-  const edge = await startEdgeServer(edgeConfig);
 
   const store = new S3ObjectStore({
     bucket: BUCKET,
@@ -164,7 +167,9 @@ or:
   process.once('SIGTERM', () => void stop());
 }
 
-main().catch((err) => {
-  console.error(err instanceof ConfigError ? err.message : err);
+main().catch((err: unknown) => {
+  const verbose = process.env.LOG_LEVEL === 'debug' || process.env.LOG_LEVEL === 'trace';
+  console.error(`[local] could not start: ${err instanceof Error && !verbose ? err.message : String(err)}`);
+  if (verbose && err instanceof Error) console.error(err.stack);
   process.exit(1);
 });

@@ -24,8 +24,15 @@ export async function startEdgeServer(
   const hostname = options.hostname ?? '127.0.0.1';
   const metricsServer =
     config.METRICS_PORT > 0 ? await startMetricsServer(metrics.registry, config.METRICS_PORT, hostname) : null;
-  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.PORT, hostname }, () => resolve(s));
+    // A taken port is a start-up error with a message, not an unhandled 'error' event.
+    s.once('error', (err: NodeJS.ErrnoException) => {
+      deps.close();
+      reject(
+        err.code === 'EADDRINUSE' ? new Error(`port ${config.PORT} on ${hostname} is already in use (set PORT)`) : err,
+      );
+    });
   });
   const { port } = server.address() as AddressInfo;
   return {
