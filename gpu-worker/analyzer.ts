@@ -41,5 +41,7 @@ export interface Analyzer {
   analyze(request: AnalyzeRequest, signal: AbortSignal): Promise<AnalyzeResult>;
   /** Human-readable description for start-up logs (model, precision, execution provider). */
   describe(): string;
+  /** Conditions an operator must see at start-up, e.g. CUDA requested but the model fell back to the CPU. */
+  startupWarnings?(): string[];
   close(): Promise<void>;
 }

@@ -50,6 +50,12 @@ export async function createYiVlAnalyzer(opts: ModelEnv & { MODEL_DIR?: string |
   });
   return {
     describe: () => `Yi-VL from ${modelDir} ${JSON.stringify(model.startup ?? {})}`,
+    startupWarnings: () => [
+      ...(model.startup.cpuFallback
+        ? ['the model runs on the CPU: the CUDA execution provider could not be used']
+        : []),
+      ...model.startup.warnings,
+    ],
     close: () => model.close(),
     async analyze(req: AnalyzeRequest, signal: AbortSignal): Promise<AnalyzeResult> {
       const t0 = performance.now();
@@ -175,6 +181,7 @@ export async function startWorker(options: {
     { analyzer: analyzer.describe(), concurrency: config.WORKER_CONCURRENCY, ops_port: ops.port },
     'worker started',
   );
+  for (const warning of analyzer.startupWarnings?.() ?? []) logger.warn({ startup: true }, warning);
 
   let stopped: Promise<void> | null = null;
   return {

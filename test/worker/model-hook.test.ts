@@ -41,6 +41,12 @@ describe('createAnalyzerFromEnv with a tiny Yi-VL model', () => {
     assert.ok(direct.completion_tokens >= 1 && direct.completion_tokens <= 3);
     assert.ok(direct.image_tokens > 0 && direct.prompt_tokens > 0);
     assert.ok(direct.gpu_ms > 0);
+    // Where the CUDA provider cannot load (CI), device auto falls back, and that must be surfaced, not silent.
+    if (!/"provider":"cuda"/.test(analyzer.describe()))
+      assert.ok(
+        analyzer.startupWarnings?.().some((w) => /runs on the CPU/.test(w)),
+        `startup warnings: ${analyzer.startupWarnings?.()}`,
+      );
 
     const worker = await startTestWorker(aws, analyzer);
     try {
