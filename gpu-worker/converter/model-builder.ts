@@ -395,16 +395,8 @@ export class YiVlModelBuilder {
     i: number,
     ctx: { seqlensK: string; totalLen: string; cos: string; sin: string },
   ): string {
-    const { hiddenSize: H, numHeads, numKvHeads, headDim } = this.ckpt.config.llm;
-    const m = this.ckpt.main;
-    const p = `${llmNames.layer(i)}.self_attn`;
-    const kvd = numKvHeads * headDim;
-    const wqkv = concatRows([
-      m.read(`${p}.q_proj.weight`, [H, H]),
-      m.read(`${p}.k_proj.weight`, [kvd, H]),
-      m.read(`${p}.v_proj.weight`, [kvd, H]),
-    ]);
-    const qkv = this.makeLinear(g, x, `layers.${i}.attn.qkv`, wqkv, H + 2 * kvd, H, { quantize: true });
+    const { numHeads, numKvHeads, headDim } = this.ckpt.config.llm;
+    const qkv = this.makeQkvProjection(g, x, i);
     const past = this.kvInputs(g, i);
     const [attn] = g.node(
       'GroupQueryAttention',
@@ -425,9 +417,27 @@ export class YiVlModelBuilder {
     const shape = ['batch', numKvHeads, 'max_length', headDim];
     g.output(`present.${i}.key`, this.compute, shape);
     g.output(`present.${i}.value`, this.compute, shape);
-    return this.makeLinear(g, attn!, `layers.${i}.attn.o_proj`, m.read(`${p}.o_proj.weight`, [H, H]), H, H, {
-      quantize: true,
-    });
+    return this.makeOutProjection(g, attn!, i);
+  }
+
+  /** Q, K and V projections of layer i fused into one Linear (rows q | k | v), as onnxruntime-genai lays them out. */
+  private makeQkvProjection(g: Graph, x: string, i: number): string {
+    const { hiddenSize: H, numKvHeads, headDim } = this.ckpt.config.llm;
+    const m = this.ckpt.main;
+    const p = `${llmNames.layer(i)}.self_attn`;
+    const kvd = numKvHeads * headDim;
+    const wqkv = concatRows([
+      m.read(`${p}.q_proj.weight`, [H, H]),
+      m.read(`${p}.k_proj.weight`, [kvd, H]),
+      m.read(`${p}.v_proj.weight`, [kvd, H]),
+    ]);
+    return this.makeLinear(g, x, `layers.${i}.attn.qkv`, wqkv, H + 2 * kvd, H, { quantize: true });
+  }
+
+  private makeOutProjection(g: Graph, x: string, i: number): string {
+    const H = this.ckpt.config.llm.hiddenSize;
+    const w = this.ckpt.main.read(`${llmNames.layer(i)}.self_attn.o_proj.weight`, [H, H]);
+    return this.makeLinear(g, x, `layers.${i}.attn.o_proj`, w, H, H, { quantize: true });
   }
 
   private kvInputs(g: Graph, i: number): { key: string; value: string } {
@@ -600,15 +610,8 @@ export class YiVlModelBuilder {
     ctx: { cos: string; sin: string; bias: string; past: { key: string; value: string } },
   ): string {
     const { hiddenSize: H, numHeads, numKvHeads, headDim: d } = this.ckpt.config.llm;
-    const m = this.ckpt.main;
-    const p = `${llmNames.layer(i)}.self_attn`;
     const kvd = numKvHeads * d;
-    const wqkv = concatRows([
-      m.read(`${p}.q_proj.weight`, [H, H]),
-      m.read(`${p}.k_proj.weight`, [kvd, H]),
-      m.read(`${p}.v_proj.weight`, [kvd, H]),
-    ]);
-    const qkv = this.makeLinear(g, x, `layers.${i}.attn.qkv`, wqkv, H + 2 * kvd, H, { quantize: true });
+    const qkv = this.makeQkvProjection(g, x, i);
     const [q, k, v] = g.node('Split', [qkv, g.constInt64([H, kvd, kvd])], { axis: int(-1) }, { outputs: 3 });
     const heads = (t: string, n: number) =>
       g.op('Transpose', [g.op('Reshape', [t, g.constInt64([0, 0, n, d])])], { perm: ints([0, 2, 1, 3]) });
@@ -632,9 +635,7 @@ export class YiVlModelBuilder {
     const probs = g.op('Softmax', [g.op('Add', [scores, ctx.bias])], { axis: int(-1) });
     const out = g.op('Transpose', [g.op('MatMul', [probs, expand(presentV)])], { perm: ints([0, 2, 1, 3]) });
     const merged = g.op('Reshape', [out, g.constInt64([0, 0, H])]);
-    return this.makeLinear(g, merged, `layers.${i}.attn.o_proj`, m.read(`${p}.o_proj.weight`, [H, H]), H, H, {
-      quantize: true,
-    });
+    return this.makeOutProjection(g, merged, i);
   }
 
   /**
