@@ -2,13 +2,14 @@
 /**
  * Prepared GPU benchmark (not yet run on a GPU): Yi-VL-6B dimensions (H 4096, 32 heads, 4 KV heads, FFN 11008,
  * vocab 64,000; ViT-H/14 width 1280) with random weights generated on the machine, fp16 and int4 (fp16 compute),
- * on the CUDA EP. To finish in minutes it builds the LLM with two small layer counts and extrapolates the per-token
+ * on the CUDA EP (`--device cuda`: designs a and b) or the WebGPU EP with the KV kept in GPU buffers
+ * (`--device webgpu`: design c; needs the GPU's Vulkan driver in the container). To finish in minutes it builds the LLM with two small layer counts and extrapolates the per-token
  * time linearly to 32 layers (t32 = t(a) + (t(b) − t(a))/(b − a)·(32 − a)); the ViT likewise from `--vision-layers`
  * to 31 layers. Prints and writes (to --out) per dtype: single-stream decode tok/s of the step loop and of the
  * in-graph Loop (K tokens per run), each as a fraction of the bandwidth bound (bytes of weights read per token /
  * --bandwidth-gbs), TTFT with one image split into vision / prefill / first step, and batch-8 decode throughput.
  *
- *   tsx bench/gpu.ts --device cuda --out /tmp/gpu-bench [--layers 1,3] [--vision-layers 2] [--dtypes fp16,int4]
+ *   tsx bench/gpu.ts --device cuda|webgpu --out /tmp/gpu-bench [--layers 1,3] [--vision-layers 2] [--dtypes fp16,int4]
  *                    [--bandwidth-gbs 3350] [--scale 1]    (--scale 8 shrinks every width 8× for a CPU rehearsal)
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,7 +36,8 @@ const { values: a } = parseArgs({
     tokens: { type: 'string', default: '32' },
   },
 });
-const device = a.device as 'cuda' | 'cpu';
+const device = a.device as 'cuda' | 'cpu' | 'webgpu';
+if (!['cuda', 'cpu', 'webgpu'].includes(device)) throw new Error(`--device: cuda, webgpu or cpu, not ${device}`);
 const [la, lb] = a.layers!.split(',').map(Number) as [number, number];
 const visionLayers = Number(a['vision-layers']);
 const scale = Number(a.scale);
@@ -130,19 +132,22 @@ try {
           steps.push((after.ms - before.ms) / (after.calls - before.calls));
           ttfts.push(res.timings);
         }
-        const loop = await LoopDecoder.open(join(dir, 'decoder_loop.onnx'), {
-          executionProviders: device === 'cuda' ? [{ name: 'cuda', deviceId: 0 }] : ['cpu'],
-        });
-        const m = engine.manifest.dims.llm;
-        const layout = { numLayers: m.numLayers, numKvHeads: m.numKvHeads, headDim: m.headDim, fp16: true };
         const loopMs = [];
-        for (let r = 0; r < 3; r++) {
-          const cache = new KvCache(layout, 1, 1200 + TOKENS + 1);
-          const t0 = performance.now();
-          const n = (await loop.run(cache, 5, 1200, TOKENS, [-1])).length;
-          loopMs.push((performance.now() - t0) / n);
-        }
-        await loop.release();
+        // The in-graph Loop (design b) binds its KV as CPU tensors; it is measured on the CUDA and CPU EPs only.
+        if (device !== 'webgpu') {
+          const loop = await LoopDecoder.open(join(dir, 'decoder_loop.onnx'), {
+            executionProviders: device === 'cuda' ? [{ name: 'cuda', deviceId: 0 }] : ['cpu'],
+          });
+          const m = engine.manifest.dims.llm;
+          const layout = { numLayers: m.numLayers, numKvHeads: m.numKvHeads, headDim: m.headDim, fp16: true };
+          for (let r = 0; r < 3; r++) {
+            const cache = new KvCache(layout, 1, 1200 + TOKENS + 1);
+            const t0 = performance.now();
+            const n = (await loop.run(cache, 5, 1200, TOKENS, [-1])).length;
+            loopMs.push((performance.now() - t0) / n);
+          }
+          await loop.release();
+        } else loopMs.push(Number.NaN);
         const t8 = performance.now();
         const rs = await engine.analyzeBatch(Array.from({ length: 8 }, (_, i) => ({ input: input(30 + i) })));
         const n8 = rs.reduce((s, r) => s + (r.status === 'fulfilled' ? r.value.completion_tokens : 0), 0);

@@ -5,7 +5,8 @@
  * (GQA + SimplifiedLayerNorm) vs plain-op decoder; (c) TTFT split; (d) batched vision and batched decode vs one
  * by one; (e) system-prompt KV reuse and image-feature cache hit vs miss. Models are random-weight tiny/small
  * presets converted into a temp dir. BENCH_BUDGET_S (default 420) bounds the run: sections that would start after
- * it are skipped and say so. BENCH_PRESET=tiny|small (default small) picks the model; BENCH_THREADS (default 1).
+ * it are skipped and say so. BENCH_PRESET=tiny|small (default small) picks the model; BENCH_THREADS (default 1);
+ * BENCH_ONLY=<text> runs only the sections whose title contains it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,7 +37,8 @@ try {
       `budget ${budgetS}s (setup ${((performance.now() - t) / 1000).toFixed(1)}s)`,
   );
   const ctx: BenchContext = { root, checkpointDir, modelDir, threads, deadline };
-  for (const section of SECTIONS) {
+  const only = process.env.BENCH_ONLY;
+  for (const section of SECTIONS.filter((x) => !only || x.name.includes(only))) {
     if (performance.now() > deadline) {
       console.log(`(${section.name}) skipped: time budget spent`);
       continue;

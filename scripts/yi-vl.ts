@@ -2,19 +2,19 @@
 // Yi-VL on a converted model folder, for users and for debugging:
 //   npm run yi-vl -- generate --model <onnx-dir> --image <file> --prompt <text> [--history <json>]
 //     [--max-new-tokens N] [--temperature T] [--top-p P] [--top-k K] [--repetition-penalty R] [--seed S]
-//     [--device auto|cuda|cpu] [--json] [--logits-out <file>]
+//     [--device auto|cuda|cpu|webgpu] [--json] [--logits-out <file>]
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { GenerationParams } from '../gpu-worker/yi-vl/generation/params.ts';
 import { YiVlEngine } from '../gpu-worker/yi-vl/pipeline/engine.ts';
-import type { DeviceRequest } from '../gpu-worker/yi-vl/pipeline/sessions.ts';
+import { DEVICE_REQUESTS, type DeviceRequest } from '../gpu-worker/yi-vl/pipeline/sessions.ts';
 import { decode448 } from '../gpu-worker/yi-vl/preprocess/decode.ts';
 import type { Turn } from '../gpu-worker/yi-vl/template/mm-default.ts';
 import { preprocessForYiVl } from '../shared/image/sharp-preprocess.ts';
 
 const USAGE = `usage: yi-vl generate --model <onnx-dir> --image <file> --prompt <text> [--history <json>]
   [--max-new-tokens N] [--temperature T] [--top-p P] [--top-k K] [--repetition-penalty R] [--seed S]
-  [--device auto|cuda|cpu] [--json] [--logits-out <file>]
+  [--device auto|cuda|cpu|webgpu] [--json] [--logits-out <file>]
 
   --history      JSON array of earlier rounds [{"question": "...", "answer": "..."}], oldest first
   --temperature  0 = greedy; unset = the model's generation_config.json
@@ -75,7 +75,7 @@ async function generateCommand(argv: string[]): Promise<void> {
     throw new UsageError('--model, --image and --prompt are required');
   }
   const device = (values.device ?? 'auto') as DeviceRequest;
-  if (!['auto', 'cuda', 'cpu'].includes(device)) throw new UsageError(`--device: auto, cuda or cpu, not ${device}`);
+  if (!DEVICE_REQUESTS.includes(device)) throw new UsageError(`--device: ${DEVICE_REQUESTS.join(', ')}, not ${device}`);
   const params: Partial<GenerationParams> = {};
   const set = <K extends keyof GenerationParams>(k: K, v: GenerationParams[K] | undefined) => {
     if (v !== undefined) params[k] = v;

@@ -8,9 +8,11 @@ import { KvCache } from '../../gpu-worker/yi-vl/pipeline/kv-cache.ts';
 import { LoopDecoder } from '../../gpu-worker/yi-vl/pipeline/loop-decoder.ts';
 import { readManifest } from '../../gpu-worker/yi-vl/pipeline/manifest.ts';
 import { testImageRgb } from '../../gpu-worker/yi-vl/pipeline/testing/tiny-model.ts';
+import { useSoftwareVulkanIfNoDriver } from '../../gpu-worker/yi-vl/pipeline/testing/webgpu.ts';
 import { IMAGE_SIZE, normalizeRgbToNchw } from '../../gpu-worker/yi-vl/preprocess/clip-normalize.ts';
 import { bareChainTokensPerSecond, plainChainTokensPerSecond, prefillMs } from './bare-chain.ts';
 import { abMedians, fmt, line, median } from './measure.ts';
+import { deviceKvTokensPerSecond, webgpuDecoder } from './webgpu-chain.ts';
 
 export interface BenchContext {
   root: string;
@@ -297,4 +299,49 @@ const inGraphLoop: Section = {
   },
 };
 
-export const SECTIONS: Section[] = [decodeOverhead, inGraphLoop, fusedVsPlain, ttft, imageCache, batching];
+const WEBGPU_STEPS = Number(process.env.BENCH_WEBGPU_STEPS ?? 8);
+
+const webgpuKv: Section = {
+  name: '(issue design c) WebGPU EP: present KV kept in GPU buffers vs returned to JS each step; vs the CPU EP chain',
+  async run(ctx) {
+    const software = useSoftwareVulkanIfNoDriver();
+    if (software && process.env.BENCH_WEBGPU !== 'software') {
+      // SwiftShader runs this section at ~0.1–0.2 tok/s on the small preset (≈8 min): opt in explicitly.
+      return ['skipped: only a software Vulkan driver (SwiftShader) here; BENCH_WEBGPU=software runs it anyway'];
+    }
+    const m = readManifest(ctx.modelDir);
+    let device: ort.InferenceSession;
+    let host: ort.InferenceSession;
+    try {
+      device = await webgpuDecoder(ctx.modelDir, m, 'device');
+      host = await webgpuDecoder(ctx.modelDir, m, 'host');
+    } catch (err) {
+      return [`skipped: no WebGPU adapter (${(err as Error).message.split('\n')[0]})`];
+    }
+    const cpu = await ort.InferenceSession.create(join(ctx.modelDir, 'decoder.onnx'), sessionOptions(ctx));
+    try {
+      const startLength = 1024 + 105;
+      const steps = WEBGPU_STEPS;
+      const rounds = Math.max(3, Math.min(ROUNDS, 5));
+      const onDevice = () => deviceKvTokensPerSecond(device, m, { startLength, steps });
+      const viaJs = () => bareChainTokensPerSecond(host, m, { startLength, steps, binding: 'copy' });
+      const kv = await abMedians(rounds, onDevice, viaJs);
+      const cpuChain = await abMedians(rounds, onDevice, () =>
+        bareChainTokensPerSecond(cpu, m, { startLength, steps, binding: 'inplace' }),
+      );
+      return [
+        `context ${startLength}, ${steps} steps per round, ${rounds} rounds; Vulkan: ${software ? 'SwiftShader (software, CPU) — absolute WebGPU figures here are not GPU figures' : 'the system driver'}`,
+        line('WebGPU: KV in GPU buffers / KV through JS', ['device', kv.a, ' tok/s'], ['via JS', kv.b, ' tok/s']),
+        line(
+          'WebGPU KV in GPU buffers / CPU EP chain',
+          ['webgpu', cpuChain.a, ' tok/s'],
+          ['cpu', cpuChain.b, ' tok/s'],
+        ),
+      ];
+    } finally {
+      await Promise.all([device.release(), host.release(), cpu.release()]);
+    }
+  },
+};
+
+export const SECTIONS: Section[] = [decodeOverhead, inGraphLoop, webgpuKv, fusedVsPlain, ttft, imageCache, batching];

@@ -106,7 +106,8 @@ export class Graph {
 
   constructor(
     readonly name: string,
-    private readonly data: ExternalData,
+    /** where large initializers go; null for small in-memory graphs that have none */
+    private readonly data: ExternalData | null,
   ) {}
 
   input(name: string, dtype: DataTypeName, shape: Dim[]): string {
@@ -162,6 +163,7 @@ export class Graph {
     if (bytes.byteLength <= INLINE_LIMIT) {
       t.rawData = bytes;
     } else {
+      if (!this.data) throw new Error(`${this.name}: initializer ${name} needs an external data file`);
       const { offset, length } = this.data.append(bytes);
       t.dataLocation = 1;
       t.externalData = [

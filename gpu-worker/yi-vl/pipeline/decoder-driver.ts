@@ -1,6 +1,7 @@
 // One decoder.onnx call over a KvCache: `S` new positions for every row of the batch, logits of each row's last new
 // position. The attention mask encodes each row's own length (right-padded with zeros when rows differ), from
-// which the graph derives GQA's per-row seqlens_k (docs/model-format.md).
+// which the graph derives GQA's per-row seqlens_k (docs/model-format.md). With `kvOnDevice` (the WebGPU EP) the
+// present.* outputs are left unbound so they stay in device buffers, and the cache adopts them as its next past.
 import ort from 'onnxruntime-node';
 import type { KvCache } from './kv-cache.ts';
 
@@ -10,11 +11,19 @@ export class DecoderDriver {
   /** cumulative one-position calls and the milliseconds spent inside their session.run (for the bench) */
   readonly stepStats = { calls: 0, ms: 0 };
 
+  /** present.* outputs requested without a pre-bound tensor (device mode) */
+  private readonly presentOnDevice: Record<string, null>;
+
   constructor(
     private readonly session: ort.InferenceSession,
     readonly hiddenSize: number,
     readonly vocabSize: number,
-  ) {}
+    readonly kvOnDevice = false,
+  ) {
+    this.presentOnDevice = Object.fromEntries(
+      session.outputNames.filter((n) => n.startsWith('present.')).map((n) => [n, null]),
+    );
+  }
 
   /**
    * Appends `seqLen` positions per row. `lengths[b]` is row b's cache length before the call (its KV rows
@@ -46,18 +55,20 @@ export class DecoderDriver {
     }
     const { feeds, fetches } = cache.bindings();
     const t = performance.now();
-    await this.session.run(
+    const out = await this.session.run(
       {
         inputs_embeds: new ort.Tensor('float32', embeds, [B, seqLen, this.hiddenSize]),
         attention_mask: new ort.Tensor('int64', mask, [B, T]),
         ...feeds,
       },
-      { logits: this.logits.tensor, ...fetches },
+      // A pre-bound CPU logits tensor is left unwritten by the WebGPU EP in onnxruntime-node 1.30: let it allocate.
+      this.kvOnDevice ? { logits: null, ...this.presentOnDevice } : { logits: this.logits.tensor, ...fetches },
     );
+    if (this.kvOnDevice) cache.adoptDeviceOutputs(out);
     if (seqLen === 1) {
       this.stepStats.calls++;
       this.stepStats.ms += performance.now() - t;
     }
-    return this.logits.tensor.data as Float32Array;
+    return (this.kvOnDevice ? out.logits! : this.logits.tensor).data as Float32Array;
   }
 }

@@ -16,6 +16,7 @@ import { DecoderDriver } from './decoder-driver.ts';
 import { EmbeddingTable } from './embedding-table.ts';
 import { ImageFeatureCache } from './image-feature-cache.ts';
 import { KvCache, type KvLayout } from './kv-cache.ts';
+import { KvDownloader } from './kv-downloader.ts';
 import { type ModelManifest, readGenerationConfig, readManifest } from './manifest.ts';
 import { createSessions, type ModelSessions, type ProviderReport, type SessionOptions } from './sessions.ts';
 
@@ -161,10 +162,12 @@ export class YiVlEngine {
     private readonly sessions: ModelSessions,
     readonly startup: StartupReport,
     private readonly imageCache: ImageFeatureCache,
+    /** present on the WebGPU EP, where caches live on the device between steps */
+    private readonly downloader: KvDownloader | null,
     opts: EngineOptions,
   ) {
     const llm = manifest.dims.llm;
-    this.driver = new DecoderDriver(sessions.decoder, llm.hiddenSize, llm.vocabSize);
+    this.driver = new DecoderDriver(sessions.decoder, llm.hiddenSize, llm.vocabSize, downloader !== null);
     this.kvLayout = {
       numLayers: llm.numLayers,
       numKvHeads: llm.numKvHeads,
@@ -196,7 +199,34 @@ export class YiVlEngine {
       loadMs: performance.now() - t0,
     };
     const cache = new ImageFeatureCache(opts.imageCacheSize ?? 4);
-    const engine = new YiVlEngine(dir, manifest, tokenizer, generationConfig, sessions, startup, cache, opts);
+    let downloader: KvDownloader | null = null;
+    try {
+      if (sessions.report.provider === 'webgpu') {
+        downloader = await KvDownloader.create(
+          {
+            numLayers: manifest.dims.llm.numLayers,
+            numKvHeads: manifest.dims.llm.numKvHeads,
+            headDim: manifest.dims.llm.headDim,
+            fp16: manifest.computeDtype === 'float16',
+          },
+          ['webgpu'],
+        );
+      }
+    } catch (err) {
+      await sessions.release();
+      throw err;
+    }
+    const engine = new YiVlEngine(
+      dir,
+      manifest,
+      tokenizer,
+      generationConfig,
+      sessions,
+      startup,
+      cache,
+      downloader,
+      opts,
+    );
     try {
       if (opts.prefixCache ?? true) await engine.computePrefix();
     } catch (err) {
@@ -214,7 +244,15 @@ export class YiVlEngine {
 
   async close(): Promise<void> {
     this.table?.close();
+    this.prefix?.cache.releaseDevice();
+    await this.downloader?.release();
     await this.sessions.release();
+  }
+
+  /** Brings device-resident caches back to the host before they are reshaped (no-op off the WebGPU EP). */
+  private async toHost(...caches: KvCache[]): Promise<void> {
+    if (!this.downloader) return;
+    for (const c of caches) await c.toHost(this.downloader);
   }
 
   /** The prompt ids (image as −200) for a conversation; throws TemplateError for a bad question. */
@@ -276,8 +314,10 @@ export class YiVlEngine {
       const rows: Row[] = [];
       for (const job of active) {
         const cache = await this.prefill(job, maxLength);
-        if (job.seq!.finishReason) done(job, this.resultOf(job));
-        else rows.push({ job, cache });
+        if (job.seq!.finishReason) {
+          cache.releaseDevice();
+          done(job, this.resultOf(job));
+        } else rows.push({ job, cache });
       }
       return rows;
     };
@@ -431,42 +471,50 @@ export class YiVlEngine {
     const V = this.manifest.dims.llm.vocabSize;
     let jobs = rows.map((r) => r.job);
     for (const job of jobs) job.batchSize = jobs.length;
+    if (rows.length > 1) await this.toHost(...rows.map((r) => r.cache));
     let cache: KvCache | null =
       rows.length === 0 ? null : rows.length === 1 ? rows[0]!.cache : KvCache.stack(rows.map((r) => r.cache));
-    for (;;) {
-      await yieldToEventLoop();
-      const keep: number[] = [];
-      jobs.forEach((job, b) => {
-        if (job.seq!.finishReason || job.seq!.checkCanceled()) done(job, this.resultOf(job));
-        else keep.push(b);
-      });
-      if (cache && keep.length < jobs.length) {
-        cache = keep.length > 0 ? cache.select(keep) : null;
-        jobs = keep.map((b) => jobs[b]!);
-      }
-      if (join && jobs.length < maxRows) {
-        const joined = await join(maxRows - jobs.length, cache?.maxLength ?? 0);
-        if (joined.length > 0) {
-          const L = Math.max(cache?.maxLength ?? 0, ...joined.map((r) => r.cache.maxLength));
-          const grow = (c: KvCache) => (c.maxLength === L ? c : c.resized(L));
-          cache = KvCache.concat([...(cache ? [grow(cache)] : []), ...joined.map((r) => grow(r.cache))]);
-          jobs = [...jobs, ...joined.map((r) => r.job)];
-          for (const r of joined) r.job.batchSize = jobs.length;
+    try {
+      for (;;) {
+        await yieldToEventLoop();
+        const keep: number[] = [];
+        jobs.forEach((job, b) => {
+          if (job.seq!.finishReason || job.seq!.checkCanceled()) done(job, this.resultOf(job));
+          else keep.push(b);
+        });
+        if (cache && keep.length < jobs.length) {
+          if (keep.length > 0) await this.toHost(cache);
+          cache.releaseDevice();
+          cache = keep.length > 0 ? cache.select(keep) : null;
+          jobs = keep.map((b) => jobs[b]!);
         }
+        if (join && jobs.length < maxRows) {
+          const joined = await join(maxRows - jobs.length, cache?.maxLength ?? 0);
+          if (joined.length > 0) {
+            await this.toHost(...(cache ? [cache] : []), ...joined.map((r) => r.cache));
+            const L = Math.max(cache?.maxLength ?? 0, ...joined.map((r) => r.cache.maxLength));
+            const grow = (c: KvCache) => (c.maxLength === L ? c : c.resized(L));
+            cache = KvCache.concat([...(cache ? [grow(cache)] : []), ...joined.map((r) => grow(r.cache))]);
+            jobs = [...jobs, ...joined.map((r) => r.job)];
+            for (const r of joined) r.job.batchSize = jobs.length;
+          }
+        }
+        if (!cache || jobs.length === 0) return;
+        const ids = jobs.map((j) => j.lastId!);
+        const embeds = this.table ? this.table.rows(ids) : await this.embed(ids, jobs.length);
+        const logits = await this.driver.run(
+          cache,
+          embeds,
+          1,
+          jobs.map((j) => j.length),
+        );
+        jobs.forEach((job, b) => {
+          job.length += 1;
+          job.lastId = job.seq!.accept(logits.subarray(b * V, (b + 1) * V));
+        });
       }
-      if (!cache || jobs.length === 0) return;
-      const ids = jobs.map((j) => j.lastId!);
-      const embeds = this.table ? this.table.rows(ids) : await this.embed(ids, jobs.length);
-      const logits = await this.driver.run(
-        cache,
-        embeds,
-        1,
-        jobs.map((j) => j.length),
-      );
-      jobs.forEach((job, b) => {
-        job.length += 1;
-        job.lastId = job.seq!.accept(logits.subarray(b * V, (b + 1) * V));
-      });
+    } finally {
+      cache?.releaseDevice();
     }
   }
 
@@ -544,6 +592,7 @@ export class YiVlEngine {
     const prefixIds = ids.slice(0, at);
     const cache = new KvCache(this.kvLayout, 1, at);
     await this.driver.run(cache, await this.embed(prefixIds), at, [0]);
+    await this.toHost(cache);
     this.prefix = { ids: prefixIds, cache };
   }
 }

@@ -2,7 +2,12 @@
 // head_dim]. The same memory is passed as `past_key_values.*` and pre-bound as the `present.*` outputs, so
 // onnxruntime writes the new rows in place: no per-step allocation and no copy of the whole cache through JS
 // (measured in bench/decode-overhead.ts). Copies happen only when rows join or leave a batch.
+//
+// On the WebGPU EP (design (c) in docs/performance.md) the cache can instead be *resident*: the decoder's present.*
+// outputs stay in GPU buffers and become the next step's past, and the host arrays are stale until `toHost()`.
+// The batch-reshaping operations below work on host arrays only and refuse a resident cache.
 import ort from 'onnxruntime-node';
+import type { KvDownloader } from './kv-downloader.ts';
 
 export interface KvLayout {
   numLayers: number;
@@ -17,6 +22,8 @@ export class KvCache {
   /** one array per graph input: layer l key at 2l, value at 2l + 1 */
   readonly arrays: KvArray[];
   private bound: { feeds: Record<string, ort.Tensor>; fetches: Record<string, ort.Tensor> } | undefined;
+  /** device tensors holding the cache (same order as `arrays`) while it is resident; null when the host is current */
+  private resident: ort.Tensor[] | null = null;
 
   constructor(
     readonly layout: KvLayout,
@@ -38,8 +45,23 @@ export class KvCache {
     return this.layout.numKvHeads * this.maxLength * this.layout.headDim;
   }
 
-  /** `past_key_values.*` feeds and `present.*` fetches over the same memory (GQA updates it in place). */
+  /** whether the current contents live in device buffers (the host arrays are stale) */
+  get onDevice(): boolean {
+    return this.resident !== null;
+  }
+
+  /**
+   * `past_key_values.*` feeds and `present.*` fetches over the same memory (GQA updates it in place). A resident
+   * cache feeds its device tensors and has no pre-bound fetches: the EP allocates the next present.* on the device.
+   */
   bindings(): { feeds: Record<string, ort.Tensor>; fetches: Record<string, ort.Tensor> } {
+    if (this.resident) {
+      const feeds: Record<string, ort.Tensor> = {};
+      this.resident.forEach((t, i) => {
+        feeds[pastName(i)] = t;
+      });
+      return { feeds, fetches: {} };
+    }
     if (this.bound) return this.bound;
     const { numLayers, numKvHeads, headDim, fp16 } = this.layout;
     const shape = [this.batch, numKvHeads, this.maxLength, headDim];
@@ -57,10 +79,42 @@ export class KvCache {
     return this.bound;
   }
 
+  /** Takes a decoder run's `present.*` device outputs as the cache's contents, releasing the previous ones. */
+  adoptDeviceOutputs(outputs: Record<string, ort.Tensor>): void {
+    const next = this.arrays.map((_, i) => {
+      const t = outputs[presentName(i)];
+      if (!t) throw new Error(`decoder returned no ${presentName(i)}`);
+      return t;
+    });
+    this.releaseDevice();
+    this.resident = next;
+  }
+
+  /** Brings a resident cache's contents back into the host arrays (one device→host copy) and frees the device copy. */
+  async toHost(downloader: KvDownloader): Promise<void> {
+    if (!this.resident) return;
+    const data = await downloader.download(this.resident);
+    data.forEach((d, i) => {
+      this.arrays[i]!.set(d);
+    });
+    this.releaseDevice();
+  }
+
+  /** Frees the device buffers of a resident cache (the host arrays keep whatever they held). */
+  releaseDevice(): void {
+    for (const t of this.resident ?? []) t.dispose();
+    this.resident = null;
+  }
+
+  private assertHost(): void {
+    if (this.resident) throw new Error('the KV cache is on the device: call toHost() before reshaping it');
+  }
+
   /** A cache whose rows are copies of the given batch-1 caches (all of this max length). */
   static stack(rows: readonly KvCache[]): KvCache {
     const first = rows[0];
     if (!first) throw new Error('stack needs at least one row');
+    for (const r of rows) r.assertHost();
     const out = new KvCache(first.layout, rows.length, first.maxLength);
     rows.forEach((r, b) => {
       if (r.batch !== 1 || r.maxLength !== first.maxLength) throw new Error('stack needs batch-1 caches of one length');
@@ -73,6 +127,7 @@ export class KvCache {
   static concat(parts: readonly KvCache[]): KvCache {
     const first = parts[0];
     if (!first) throw new Error('concat needs at least one cache');
+    for (const p of parts) p.assertHost();
     if (parts.some((p) => p.maxLength !== first.maxLength)) throw new Error('concat needs caches of one max length');
     const out = new KvCache(
       first.layout,
@@ -90,6 +145,7 @@ export class KvCache {
   /** A copy with a longer max length (every row's positions kept, the new ones zero). */
   resized(maxLength: number): KvCache {
     if (maxLength < this.maxLength) throw new Error('a KV cache can only grow');
+    this.assertHost();
     const out = new KvCache(this.layout, this.batch, maxLength);
     const d = this.layout.headDim;
     const blocks = this.batch * this.layout.numKvHeads;
@@ -106,6 +162,7 @@ export class KvCache {
 
   /** A copy holding only the given rows, in that order. */
   select(rows: readonly number[]): KvCache {
+    this.assertHost();
     const out = new KvCache(this.layout, rows.length, this.maxLength);
     const n = this.rowSize;
     rows.forEach((r, b) => {
@@ -118,6 +175,7 @@ export class KvCache {
   /** A fresh batch-1 cache of `maxLength` positions whose first `length` positions are copied from row 0 of `src`. */
   static withPrefix(src: KvCache, length: number, maxLength: number): KvCache {
     if (length > src.maxLength || length > maxLength) throw new Error(`prefix of ${length} positions does not fit`);
+    src.assertHost();
     const out = new KvCache(src.layout, 1, maxLength);
     const d = src.layout.headDim;
     for (let i = 0; i < out.arrays.length; i++) {
@@ -131,3 +189,6 @@ export class KvCache {
     return out;
   }
 }
+
+const pastName = (i: number) => `past_key_values.${i >> 1}.${i & 1 ? 'value' : 'key'}`;
+const presentName = (i: number) => `present.${i >> 1}.${i & 1 ? 'value' : 'key'}`;

@@ -1,16 +1,19 @@
 // Creates the three onnxruntime sessions on the chosen execution provider, and proves where they run: a CUDA
 // session is first created with CPU fallback disabled, so a missing CUDA library or nodes the CUDA EP cannot take
-// surface here, at start-up, instead of as a silently slow worker.
+// surface here, at start-up, instead of as a silently slow worker. `webgpu` (asked for explicitly, never chosen by
+// `auto`) runs the graphs on onnxruntime's bundled WebGPU EP and keeps the decoder's present.* KV outputs in GPU
+// buffers (design (c) in docs/performance.md); it needs a Vulkan driver (a GPU's, or SwiftShader on a CPU).
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import type { ModelManifest } from './manifest.ts';
 
-export type DeviceRequest = 'auto' | 'cuda' | 'cpu';
+export type DeviceRequest = 'auto' | 'cuda' | 'cpu' | 'webgpu';
+export const DEVICE_REQUESTS: readonly DeviceRequest[] = ['auto', 'cuda', 'cpu', 'webgpu'];
 
 export interface ProviderReport {
   requested: DeviceRequest;
   /** where the sessions actually run */
-  provider: 'cuda' | 'cpu';
+  provider: 'cuda' | 'cpu' | 'webgpu';
   /** CUDA was wanted but the sessions run on the CPU EP; the reason says why */
   cpuFallback: boolean;
   /** CUDA sessions exist but onnxruntime put some nodes on the CPU */
@@ -37,6 +40,28 @@ export interface SessionOptions {
 }
 
 const FALLBACK_DISABLED = /fallback to CPU EP has been explicitly disabled/i;
+
+/** The three sessions on the WebGPU EP; the decoder returns logits on the CPU and present.* in GPU buffers. */
+async function webgpuSessions(
+  paths: { vision: string; embed: string; decoder: string },
+  m: ModelManifest,
+  base: ort.InferenceSession.SessionOptions,
+): Promise<{ vision: ort.InferenceSession; embed: ort.InferenceSession; decoder: ort.InferenceSession }> {
+  const opts: ort.InferenceSession.SessionOptions = { ...base, executionProviders: ['webgpu'] };
+  const locations: Record<string, 'cpu' | 'gpu-buffer'> = {};
+  for (const o of m.graphs.decoder.outputs) locations[o.name] = o.name.startsWith('present.') ? 'gpu-buffer' : 'cpu';
+  const created: ort.InferenceSession[] = [];
+  try {
+    created.push(await ort.InferenceSession.create(paths.vision, opts));
+    created.push(await ort.InferenceSession.create(paths.embed, opts));
+    created.push(await ort.InferenceSession.create(paths.decoder, { ...opts, preferredOutputLocation: locations }));
+  } catch (err) {
+    await Promise.all(created.map((s) => s.release()));
+    throw new DeviceError(`WebGPU execution provider requested but unavailable: ${(err as Error).message}`);
+  }
+  const [vision, embed, decoder] = created as [ort.InferenceSession, ort.InferenceSession, ort.InferenceSession];
+  return { vision, embed, decoder };
+}
 
 export async function createSessions(dir: string, m: ModelManifest, o: SessionOptions = {}): Promise<ModelSessions> {
   const requested = o.device ?? 'auto';
@@ -66,11 +91,14 @@ export async function createSessions(dir: string, m: ModelManifest, o: SessionOp
   };
 
   let sessions: { vision: ort.InferenceSession; embed: ort.InferenceSession; decoder: ort.InferenceSession };
-  let provider: 'cuda' | 'cpu' = 'cpu';
+  let provider: ProviderReport['provider'] = 'cpu';
   let cpuFallback = false;
   let partialCpuNodes = false;
   if (requested === 'cpu') {
     sessions = await all(cpu);
+  } else if (requested === 'webgpu') {
+    sessions = await webgpuSessions(paths, m, base);
+    provider = 'webgpu';
   } else {
     try {
       sessions = await all({
