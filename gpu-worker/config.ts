@@ -5,9 +5,12 @@ import { parseAllowList } from '../shared/net/address-policy.ts';
 /** How the Yi-VL pipeline runs; read by `createAnalyzerFromEnv` (also on its own, e.g. by the local stack). */
 export const modelEnvShape = {
   YI_VL_DEVICE: z
-    .enum(['auto', 'cuda', 'cpu'])
+    .enum(['auto', 'cuda', 'cpu', 'webgpu'])
     .default('auto')
-    .describe('auto: CUDA when its provider loads, else CPU (reported at start-up); cuda: refuse to start without it'),
+    .describe(
+      'auto: CUDA when its provider loads, else CPU (reported at start-up); cuda: refuse to start without it; ' +
+        'webgpu: the WebGPU EP with the KV cache kept in GPU buffers (needs a Vulkan driver)',
+    ),
   YI_VL_MAX_BATCH: envVar.int('answers decoded together by the model thread (continuous batching)', 4, 1, 64),
   YI_VL_PREFIX_CACHE: envVar.bool('compute the system-prompt KV once per model load and reuse it', true),
   YI_VL_VISION_BATCH: envVar.int('images per vision-tower call (0: 4 on CUDA, 1 on CPU)', 0, 0, 64),
@@ -57,6 +60,18 @@ export const workerEnvSchema = z.object({
   WEBHOOK_TIMEOUT_SECONDS: envVar.number('time allowed for the receiver to answer one attempt', 15, 0.1, 120),
   WEBHOOK_RETRY_BASE_SECONDS: envVar.number('delay before the 2nd attempt; ×4 per attempt with jitter', 5, 0, 43200),
   WEBHOOK_RETRY_MAX_DELAY_SECONDS: envVar.number('cap of one webhook retry delay', 21600, 1, 7 * 86400),
+  WEBHOOK_LEASE_MARGIN_SECONDS: envVar.int(
+    'lease on one webhook message beyond WEBHOOK_TIMEOUT_SECONDS (recording the attempt, queueing the next)',
+    30,
+    1,
+    3600,
+  ),
+  WEBHOOK_RECOVERY_DELAY_SECONDS: envVar.int(
+    'delay of the recovery copy of a terminal webhook whose enqueue may have been lost (SQS down at finish)',
+    60,
+    0,
+    900,
+  ),
   MODEL_DIR: envVar.string('folder of the converted Yi-VL model').optional(),
   ...modelEnvShape,
 });

@@ -120,7 +120,7 @@ export async function startWorker(options: {
   const repo = new JobRepository(store);
   const jobQueue = new SqsJobQueue(sqsClient, config.JOB_QUEUE_URL);
   const webhookQueue = new SqsJobQueue(sqsClient, config.WEBHOOK_QUEUE_URL);
-  const notifier = new JobNotifier(repo, webhookQueue);
+  const notifier = new JobNotifier(repo, webhookQueue, config.WEBHOOK_RECOVERY_DELAY_SECONDS);
   const runner = new JobRunner({ store, repo, jobQueue, notifier, analyzer, config, logger, metrics });
   const deliverer = new WebhookDeliverer({ repo, webhookQueue, config, logger, metrics });
 
@@ -139,7 +139,7 @@ export async function startWorker(options: {
     queue: webhookQueue,
     concurrency: config.WEBHOOK_CONCURRENCY,
     waitSeconds: config.RECEIVE_WAIT_SECONDS,
-    visibilityTimeoutSeconds: Math.ceil(config.WEBHOOK_TIMEOUT_SECONDS) + 30,
+    visibilityTimeoutSeconds: Math.ceil(config.WEBHOOK_TIMEOUT_SECONDS) + config.WEBHOOK_LEASE_MARGIN_SECONDS,
     handle: (m) => deliverer.handle(m),
     logger,
     onReceiveError: () => metrics.queueErrors.inc({ queue: 'webhooks' }),

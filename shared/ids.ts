@@ -37,3 +37,13 @@ export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 export function newEventId(now: number = Date.now()): string {
   return `evt_${encodeTime(now)}${randomChars(16)}`;
 }
+
+/**
+ * The id of a job's terminal event: its completion time plus the job id's random part shifted by one letter (so it
+ * never equals the `job.queued` event's id, which reuses the job id's). Deterministic, so a writer that finds the
+ * event missing can write it again without duplicating it.
+ */
+export function terminalEventId(jobId: string, completedAtMs: number): string {
+  const shifted = [...jobId.slice(-16)].map((c) => ALPHABET[(ALPHABET.indexOf(c) + 1) % 32]).join('');
+  return `evt_${encodeTime(completedAtMs)}${shifted}`;
+}

@@ -39,7 +39,8 @@ export async function cancelJob(
     const ended = terminal as JobRecord;
     // A second cancel of a job this endpoint canceled is a no-op success; anything else has ended otherwise.
     if (ended.status === 'canceled') {
-      // If the first call stopped before its webhook was queued, queue it now (same webhook-id: receivers dedupe).
+      // If the first call stopped before its event or webhook was written, write them now (same ids: no duplicates).
+      await deps.repo.appendTerminalEvent(ended);
       if (!ended.webhook_attempts.some((a) => a.event === 'job.canceled')) await sendCanceledWebhook(deps, ended, now);
       return { job: ended, outcome: 'canceled' };
     }
@@ -48,7 +49,7 @@ export async function cancelJob(
   const job = res.job;
   if (job.status === 'canceled') {
     if (res.changed) {
-      await deps.repo.appendEvent(job, 'job.canceled', now);
+      await deps.repo.appendTerminalEvent(job);
       await sendCanceledWebhook(deps, job, now);
     }
     return { job, outcome: 'canceled' };

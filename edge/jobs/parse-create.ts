@@ -122,6 +122,11 @@ async function finish(
   upload: Uint8Array | null,
   maxImageBytes: number,
 ): Promise<CreateRequest> {
+  // zod strips an own `__proto__` key from records without validating it, so metadata would lose it silently
+  // instead of echoing it back: refuse it like any other invalid key.
+  const metadata = raw.metadata;
+  if (typeof metadata === 'object' && metadata !== null && Object.hasOwn(metadata, '__proto__'))
+    throw fieldError('metadata', 'the key __proto__ is not allowed');
   const res = JobCreateFieldsSchema.safeParse(raw);
   if (!res.success) throw validationProblem(res.error);
   const fields = res.data;

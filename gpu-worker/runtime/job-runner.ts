@@ -95,7 +95,7 @@ export class JobRunner {
       return;
     }
     if (isTerminal(current.job.status)) {
-      await notifier.ensureTerminalWebhook(current.job);
+      await notifier.ensureTerminalNotices(current.job);
       metrics.jobs.inc({ outcome: 'duplicate' });
       log.info({ status: current.job.status }, 'job already ended; acknowledging redelivered message');
       await this.ack(message, log);
@@ -118,7 +118,7 @@ export class JobRunner {
       return { ...job, status: 'running', attempts: job.attempts + 1, started_at: job.started_at ?? now };
     });
     if (!started?.changed) {
-      if (started) await notifier.ensureTerminalWebhook(started.job);
+      if (started) await notifier.ensureTerminalNotices(started.job);
       await this.ack(message, log);
       return;
     }
@@ -243,7 +243,7 @@ export class JobRunner {
       if (final?.usage && final.completed_at)
         await putJson(store, usageKey, usageRecordOf(final, final.usage, final.completed_at));
       else await store.delete(usageKey);
-      if (final) await notifier.ensureTerminalWebhook(final);
+      if (final) await notifier.ensureTerminalNotices(final);
       log.info({ status: final?.status }, 'job was ended by another writer');
     }
     if (message) await this.ack(message, log);

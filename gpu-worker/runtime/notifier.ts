@@ -13,10 +13,13 @@ export class JobNotifier {
   constructor(
     private readonly repo: JobRepository,
     private readonly webhookQueue: JobQueue,
+    private readonly recoveryDelaySeconds = RECOVERY_DELAY_SECONDS,
   ) {}
 
   async announce(job: JobRecord, type: JobEventType): Promise<void> {
-    await this.repo.appendEvent(job, type);
+    if (type === 'job.succeeded' || type === 'job.failed' || type === 'job.canceled')
+      await this.repo.appendTerminalEvent(job);
+    else await this.repo.appendEvent(job, type);
     if (type !== 'job.queued') await this.enqueueWebhook(job, type);
   }
 
@@ -28,19 +31,21 @@ export class JobNotifier {
   }
 
   /**
-   * For a redelivered message whose job already ended: whoever ended it may have died between the record write and
-   * the webhook enqueue. Unless an attempt is already recorded, queue a delayed recovery copy; the deliverer drops
-   * it if the original has been attempted by then (the webhook-id is the same either way).
+   * For a redelivered message whose job already ended: whoever ended it may have died (or lost S3/SQS) between the
+   * record write and the event or webhook enqueue. The terminal event is written if missing (its id is derived from
+   * the job). Unless a webhook attempt is already recorded, queue a delayed recovery copy; the deliverer drops it if
+   * the original has been attempted by then (the webhook-id is the same either way).
    */
-  async ensureTerminalWebhook(job: JobRecord): Promise<boolean> {
+  async ensureTerminalNotices(job: JobRecord): Promise<boolean> {
     if (job.status !== 'succeeded' && job.status !== 'failed' && job.status !== 'canceled') return false;
+    await this.repo.appendTerminalEvent(job);
     const event: WebhookEventType = `job.${job.status}`;
     const id = webhookIdFor(job, event);
     if (job.webhook_attempts.some((a) => a.webhook_id === id)) return false;
     const delivery = webhookDeliveryFor(job, event);
     if (!delivery) return false;
     await this.webhookQueue.send(JSON.stringify({ ...delivery, recovery: true } satisfies QueuedDelivery), {
-      delaySeconds: RECOVERY_DELAY_SECONDS,
+      delaySeconds: this.recoveryDelaySeconds,
     });
     return true;
   }

@@ -5,7 +5,12 @@
  * Used by the tests and by the local stack; production talks to real S3 (or R2/MinIO) with the same adapter.
  */
 import crypto from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { dirname } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import S3rver from 's3rver';
 import { listenRestartable } from './restartable-listener.ts';
 
@@ -27,9 +32,53 @@ export interface LocalS3 {
   close(): Promise<void>;
 }
 
+interface S3rverObject {
+  bucket: string;
+  key: string;
+  content: Buffer | NodeJS.ReadableStream;
+  metadata: unknown;
+}
+
 interface FilesystemStoreLike {
   existsObject(bucket: string, key: string): Promise<boolean>;
   getMetadata(bucket: string, key: string): Promise<{ etag?: string }>;
+  getResourcePath(bucket: string, key: string, resource: string): string;
+  putMetadata(bucket: string, key: string, metadata: unknown, md5: string): Promise<void>;
+  putObject(object: S3rverObject): Promise<{ size: number; md5: string }>;
+}
+
+/**
+ * s3rver writes a PUT straight over the object's file and answers before the file is flushed, so a PUT cut off
+ * mid-body (an outage drops the connection) leaves a truncated object for good, and a GET right after a PUT can read
+ * a partial one. AWS S3 replaces whole objects atomically: write a temporary file, then rename it over the object.
+ * (Listings only see files ending in `._S3rver_object`, so the temporary file is never listed.)
+ */
+function makePutsAtomic(store: FilesystemStoreLike): void {
+  store.putObject = async (object) => {
+    const objectPath = store.getResourcePath(object.bucket, object.key, 'object');
+    await mkdir(dirname(objectPath), { recursive: true });
+    const tmp = `${objectPath}.${crypto.randomUUID()}.tmp`;
+    const md5 = crypto.createHash('md5');
+    let size = 0;
+    const measure = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        md5.update(chunk);
+        size += chunk.length;
+        cb(null, chunk);
+      },
+    });
+    const source = Buffer.isBuffer(object.content) ? Readable.from([object.content]) : object.content;
+    try {
+      await pipeline(source, measure, createWriteStream(tmp));
+      await rename(tmp, objectPath);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+    const digest = md5.digest('hex');
+    await store.putMetadata(object.bucket, object.key, object.metadata, digest);
+    return { size, md5: digest };
+  };
 }
 
 /**
@@ -64,6 +113,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   await s3.configureBuckets();
   const handler = s3.callback();
   const store = (s3 as unknown as { store: FilesystemStoreLike }).store;
+  makePutsAtomic(store);
   const locks = new Map<string, Promise<void>>();
 
   async function withKeyLock(lockKey: string, fn: (release: () => void) => Promise<void>): Promise<void> {

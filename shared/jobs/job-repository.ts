@@ -1,7 +1,7 @@
-import { newEventId } from '../ids.ts';
+import { newEventId, terminalEventId } from '../ids.ts';
 import { getJson, type ObjectStore, PreconditionFailedError, putJson } from '../ports/object-store.ts';
 import { type JobEvent, JobEventSchema, type JobEventType } from '../schemas/events.ts';
-import { type JobRecord, JobRecordSchema } from '../schemas/job.ts';
+import { isTerminal, type JobRecord, JobRecordSchema } from '../schemas/job.ts';
 import { keys } from '../storage/keys.ts';
 
 export interface VersionedJob {
@@ -78,5 +78,29 @@ export class JobRepository {
     });
     await putJson(this.store, keys.event(job.tenant, event.id), event);
     return event;
+  }
+
+  /**
+   * Appends an ended job's `job.succeeded|failed|canceled` event under an id derived from the job, at most once. The
+   * writer that ends the job calls it, and so does anyone who later finds the job ended (a redelivered message, a
+   * repeated cancel): if the first writer failed between the record and the event, the event still appears, once.
+   */
+  async appendTerminalEvent(job: JobRecord): Promise<void> {
+    if (!isTerminal(job.status) || !job.completed_at) return;
+    const type: JobEventType =
+      job.status === 'succeeded' ? 'job.succeeded' : job.status === 'failed' ? 'job.failed' : 'job.canceled';
+    const event = JobEventSchema.parse({
+      id: terminalEventId(job.id, Date.parse(job.completed_at)),
+      type,
+      job_id: job.id,
+      status: job.status,
+      created_at: job.completed_at,
+      attempt: job.attempts,
+    });
+    try {
+      await putJson(this.store, keys.event(job.tenant, event.id), event, { ifNoneMatch: '*' });
+    } catch (err) {
+      if (!(err instanceof PreconditionFailedError)) throw err;
+    }
   }
 }

@@ -22,6 +22,8 @@ export function isForbiddenAddress(ip: string): boolean {
     const range = v6.range();
     // NAT64/6to4/Teredo can tunnel to an internal IPv4 address: refuse them outright.
     if (EMBEDDED_V4_RANGES.has(range)) return true;
+    // IPv4-compatible ::a.b.c.d (deprecated, RFC 4291): ipaddr.js calls it unicast, but it carries an IPv4 address.
+    if (v6.parts.slice(0, 6).every((p) => p === 0)) return true;
     return range !== 'unicast';
   }
   return addr.range() !== 'unicast';

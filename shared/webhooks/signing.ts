@@ -95,8 +95,10 @@ export async function verify(
   const timestamp = get('webhook-timestamp');
   const signature = get('webhook-signature');
   if (!id || !timestamp || !signature) throw new WebhookVerificationError('missing webhook headers');
+  // Only the canonical decimal form is signed: `Number()` would also take " 17…", "017…", "17….0" or "0x…" and let
+  // one signature verify under several different headers.
+  if (!/^(0|[1-9]\d{0,15})$/.test(timestamp)) throw new WebhookVerificationError('invalid webhook-timestamp');
   const ts = Number(timestamp);
-  if (!Number.isInteger(ts)) throw new WebhookVerificationError('invalid webhook-timestamp');
   const now = Math.floor((options.now ?? new Date()).getTime() / 1000);
   const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
   if (ts < now - tolerance) throw new WebhookVerificationError('webhook timestamp too old');

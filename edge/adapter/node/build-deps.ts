@@ -2,7 +2,7 @@ import pino from 'pino';
 import { createS3Client, S3ObjectStore } from '../../../shared/aws/s3-object-store.ts';
 import { createSqsClient, SqsJobQueue } from '../../../shared/aws/sqs-job-queue.ts';
 import { ProblemError } from '../../../shared/errors/problem.ts';
-import { assertPublicUrl, safeFetch } from '../../../shared/net/ssrf.ts';
+import { assertPublicUrl, type Resolver, safeFetch } from '../../../shared/net/ssrf.ts';
 import type { EdgeConfig } from '../../config.ts';
 import { SharpImageProcessor } from '../../image/sharp-image-processor.ts';
 import type { EdgeLogger } from '../../logger.ts';
@@ -20,10 +20,16 @@ export function createLogger(config: EdgeConfig): EdgeLogger {
   });
 }
 
+/** Test seam: a DNS resolver to use instead of the system's (so tests can make a name resolve to a private address). */
+export interface NetOptions {
+  resolve?: Resolver;
+}
+
 /** `image_url` ingest on Node: SSRF-checked, pinned, size- and time-capped. */
-export function createImageFetcher(config: EdgeConfig): ImageFetcher {
+export function createImageFetcher(config: EdgeConfig, net: NetOptions = {}): ImageFetcher {
   return async (url, { maxBytes }) => {
     const res = await safeFetch(url, {
+      ...net,
       maxBytes,
       timeoutMs: config.IMAGE_FETCH_TIMEOUT_MS,
       maxRedirects: config.IMAGE_FETCH_MAX_REDIRECTS,
@@ -41,10 +47,10 @@ export function createImageFetcher(config: EdgeConfig): ImageFetcher {
   };
 }
 
-export function createWebhookUrlCheck(config: EdgeConfig): (url: string) => Promise<void> {
+export function createWebhookUrlCheck(config: EdgeConfig, net: NetOptions = {}): (url: string) => Promise<void> {
   return async (url) => {
     try {
-      await assertPublicUrl(url, { allowPrivateHosts: config.ALLOW_PRIVATE_TARGETS ?? [] });
+      await assertPublicUrl(url, { ...net, allowPrivateHosts: config.ALLOW_PRIVATE_TARGETS ?? [] });
     } catch (err) {
       if (err instanceof ProblemError && err.code === 'url_not_allowed')
         throw new ProblemError('url_not_allowed', `webhook: ${err.message}`);

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
-import { serve } from '@hono/node-server';
+import { type Http2Bindings, type HttpBindings, serve } from '@hono/node-server';
 import { ConfigError } from '../../../shared/config/env.ts';
 import { createApp } from '../../app.ts';
 import { type EdgeConfig, parseEdgeConfig } from '../../config.ts';
@@ -21,11 +21,20 @@ export async function startEdgeServer(
   const metrics = createPrometheusMetrics();
   const deps = buildNodeDeps(config, { metrics, ...options.overrides });
   const app = createApp(deps);
+  const fetch = async (req: Request, env: HttpBindings | Http2Bindings) => {
+    const res = await app.fetch(req, env);
+    // An upload answered before its body fully arrived (413, 401, …): @hono/node-server drains the rest for at most
+    // 500 ms, then destroys the socket. Announce the close, or a keep-alive client sends its next request into it.
+    if (env.incoming.complete || env.incoming.httpVersionMajor !== 1) return res;
+    const headers = new Headers(res.headers);
+    headers.set('connection', 'close');
+    return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+  };
   const hostname = options.hostname ?? '127.0.0.1';
   const metricsServer =
     config.METRICS_PORT > 0 ? await startMetricsServer(metrics.registry, config.METRICS_PORT, hostname) : null;
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: config.PORT, hostname }, () => resolve(s));
+    const s = serve({ fetch, port: config.PORT, hostname }, () => resolve(s));
     // A taken port is a start-up error with a message, not an unhandled 'error' event.
     s.once('error', (err: NodeJS.ErrnoException) => {
       deps.close();

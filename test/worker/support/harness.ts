@@ -174,14 +174,16 @@ export interface Delivery {
 export class WebhookReceiver {
   readonly deliveries: Delivery[] = [];
   readonly rejected: string[] = [];
-  respond: (d: Delivery) => number | { status: number; headers: Record<string, string> } = () => 204;
+  /** The answer to a verified delivery; `'hang'` never answers (the sender's timeout must cut it). */
+  respond: (d: Delivery) => number | { status: number; headers: Record<string, string> } | 'hang' = () => 204;
   private server: Server | null = null;
   port = 0;
 
   private constructor(private readonly verifier: Webhook) {}
 
-  static async start(): Promise<WebhookReceiver> {
-    const r = new WebhookReceiver(new Webhook(await webhookSecret()));
+  /** `secret`: the `whsec_…` secret to verify with (default: the worker tests' key). */
+  static async start(secret?: string): Promise<WebhookReceiver> {
+    const r = new WebhookReceiver(new Webhook(secret ?? (await webhookSecret())));
     await r.listen(0);
     return r;
   }
@@ -214,6 +216,7 @@ export class WebhookReceiver {
         };
         this.deliveries.push(d);
         const answer = this.respond(d);
+        if (answer === 'hang') return;
         if (typeof answer === 'number') res.writeHead(answer).end();
         else res.writeHead(answer.status, answer.headers).end();
       });

@@ -1,0 +1,528 @@
+/**
+ * The load run shared by `bench/load.ts` and the CI test: N keep-alive clients post a mix of real and hostile uploads
+ * to the edge (its own child process, over loopback S3/SQS servers in another) for a warm-up and two equal halves,
+ * then the run is audited against storage and the queue. `invariantFailures` says what broke.
+ */
+import { queuedEventId } from '../../../edge/jobs/create-job.ts';
+import { PROBLEM_CODES } from '../../../shared/errors/problem.ts';
+import { decodeJobMessage } from '../../../shared/schemas/queue-message.ts';
+import { apiKeysEnv, SIGNING_KEY } from '../../edge/support/edge-harness.ts';
+import { buildLoadMix, drawRequest, type LoadMix, type LoadRequest, seededRandom } from './image-mix.ts';
+import {
+  type EdgeMemory,
+  type EdgeProcess,
+  type ServicesProcess,
+  startEdgeProcess,
+  startServicesProcess,
+} from './processes.ts';
+
+export interface LoadOptions {
+  clients: number;
+  /** Measured time, split into two equal halves (requests started in it still finish after it). */
+  seconds: number;
+  warmupSeconds: number;
+  seed?: number;
+  /** Overrides of MEMORY_BOUNDS (the short CI run needs a wider RSS bound; see there). */
+  memoryBounds?: Partial<MemoryBounds>;
+  /** Progress lines (the CLI prints them; the test stays quiet). */
+  log?: (line: string) => void;
+}
+
+type Phase = 'warmup' | 'half1' | 'half2';
+
+interface Outcome {
+  phase: Phase;
+  name: string;
+  hostile: boolean;
+  /** 0: no HTTP answer (connection error). */
+  status: number;
+  code: string | null;
+  ms: number;
+  /** Got exactly the expected status (and problem code). */
+  asExpected: boolean;
+  jobId: string | null;
+  /** Answered `Idempotent-Replayed: true`. */
+  replayed: boolean;
+}
+
+export interface LoadReport {
+  options: LoadOptions;
+  edgeEnv: Record<string, string>;
+  mixShares: { hostile: number; large: number };
+  /** How long the warm-up really took (at least `warmupSeconds`, longer while priming requests were under way). */
+  warmupTookSeconds: number;
+  measuredSeconds: number;
+  requests: number;
+  accepted: number;
+  acceptedPerSecond: number;
+  requestsPerSecond: number;
+  latency: { accepted: Percentiles; rejected: Percentiles };
+  byStatus: Record<string, number>;
+  problemCodes: Record<string, number>;
+  hostileSent: number;
+  hostileAsExpected: number;
+  /** Distinct hostile cases sent, of those in the mix. */
+  hostileCases: { tried: number; total: number };
+  /** Requests that did not get the answer they should have: `name: got status/code`, with counts. */
+  unexpected: Record<string, number>;
+  memory: { before: EdgeMemory; afterWarmup: EdgeMemory; mid: EdgeMemory; end: EdgeMemory };
+  /** Per half: median and peak RSS, lowest heap (a post-GC floor); readings every 200 ms. */
+  halves: Record<
+    'half1' | 'half2',
+    { rssMedian: number; rssFloor: number; rssPeak: number; heapFloor: number; samples: number }
+  >;
+  /** Two seconds after the last request. */
+  idle: EdgeMemory;
+  /** Requests under a fixed Idempotency-Key: how many keys, 202s, replays, 409s, and keys answered with >1 job. */
+  idempotency: {
+    keys: number;
+    jobs: number;
+    accepted: number;
+    replayed: number;
+    inProgress: number;
+    splitKeys: string[];
+  };
+  /** The edge's warn/error log lines during the run, counted by message (none expected with healthy dependencies). */
+  edgeWarnings: Record<string, number>;
+  audit: Audit;
+}
+
+export interface Audit {
+  /** Every 202 of the run, warm-up included. */
+  acceptedIds: number;
+  jobRecords: number;
+  recordsQueued: number;
+  modelInputs: number;
+  queueDepth: number;
+  queueMessages: number;
+  duplicateMessages: number;
+  missingRecords: string[];
+  missingInputs: string[];
+  missingMessages: string[];
+  /** job.queued events in the tenant's feed (what a client catching up on missed webhooks reads). */
+  queuedEvents: number;
+  missingEvents: string[];
+  /** Records or inputs whose job id no client saw accepted (a refused request that left something behind). */
+  strayRecords: string[];
+  strayInputs: string[];
+}
+
+export interface Percentiles {
+  count: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/**
+ * Edge settings for the run. The per-key rate limit (600/min) would turn the load into 429s, so it is raised out
+ * of reach; the queue-depth gate stays on (with a ceiling the run cannot reach) so its SQS reading is part of the
+ * load. Upload limits stay at their defaults.
+ */
+const EDGE_LOAD_ENV = { RATE_LIMIT_PER_MINUTE: '10000000', MAX_QUEUE_DEPTH: '10000000' };
+const MAX_UPLOAD_BYTES = 20 * 1024 * 1024;
+
+const MIB = 1024 * 1024;
+/**
+ * Unbounded growth shows as memory still climbing in the second half after the first has warmed every cache
+ * (sharp's libvips cache, malloc arenas of the decoder threads, V8's heap). A single RSS reading swings by a few
+ * hundred MiB with how many camera-sized decodes (48 MB of raw pixels each for 12 MP) happen to be in flight, so each
+ * half is summarised by the median of readings taken every 200 ms, and the JS heap by its lowest reading (a post-GC
+ * floor). The median may rise at most 64 MiB from half 1 to half 2: at the default load (~250 uploads per 15-s half)
+ * a leak of ~300 KB per upload (about one model-input PNG) exceeds that, while 15-s and 30-s halves on a shared 2-core
+ * machine moved by +10 MiB. Short halves see too few big decodes for a steady median (4-s halves moved by up to
+ * +61 MiB), so the CI run widens this bound and catches only gross leaks. The heap floor may rise at most 16 MiB (it
+ * sits near 25 MiB; retaining request objects or bodies doubles it quickly).
+ */
+export const MEMORY_BOUNDS = { rssMedianRiseMaxBytes: 64 * MIB, heapFloorRiseMaxBytes: 16 * MIB };
+export type MemoryBounds = typeof MEMORY_BOUNDS;
+
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+
+function tally(values: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const v of values) out[v] = (out[v] ?? 0) + 1;
+  return out;
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? Number.NaN;
+}
+
+function percentiles(values: number[]): Percentiles {
+  const s = [...values].sort((a, b) => a - b);
+  const at = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? Number.NaN;
+  return { count: s.length, p50: at(0.5), p99: at(0.99), max: s.at(-1) ?? Number.NaN };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function send(edge: EdgeProcess, req: LoadRequest): Promise<Omit<Outcome, 'phase'>> {
+  const t = performance.now();
+  let status = 0;
+  let code: string | null = null;
+  let jobId: string | null = null;
+  let replayed = false;
+  try {
+    const res = await fetch(`${edge.url}/v1/jobs`, {
+      method: 'POST',
+      headers: req.headers,
+      ...(req.chunked ? { body: chunks(req.body), duplex: 'half' } : { body: req.body as Uint8Array<ArrayBuffer> }),
+    } as RequestInit);
+    status = res.status;
+    replayed = res.headers.get('idempotent-replayed') === 'true';
+    const text = await res.text();
+    try {
+      const json = JSON.parse(text) as { code?: unknown; id?: unknown };
+      if (status === 202 && typeof json.id === 'string') jobId = json.id;
+      if (status !== 202 && typeof json.code === 'string') code = json.code;
+    } catch {
+      // A non-JSON answer keeps code null, which never matches an expected problem.
+    }
+  } catch (err) {
+    status = 0;
+    const cause = (err as Error).cause as { code?: unknown; message?: unknown } | undefined;
+    code = `fetch failed (${String(cause?.code ?? cause?.message ?? (err as Error).message)})`;
+  }
+  const ms = performance.now() - t;
+  // A repeat of an Idempotency-Key whose first request is still being processed is told so (409), never served twice.
+  const inProgress = 'idempotency-key' in req.headers && status === 409 && code === 'idempotency_in_progress';
+  const asExpected =
+    req.expect.status === 202
+      ? (status === 202 && jobId !== null) || inProgress
+      : status === req.expect.status && 'code' in req.expect && code === req.expect.code;
+  return { name: req.name, hostile: req.expect.status !== 202, status, code, ms, asExpected, jobId, replayed };
+}
+
+/** The bytes as a stream of 1 MiB chunks (fetch then sends them chunked, without a Content-Length). */
+function chunks(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  let offset = 0;
+  return new ReadableStream({
+    pull(c) {
+      if (offset >= bytes.length) return c.close();
+      c.enqueue(bytes.subarray(offset, offset + 1024 * 1024));
+      offset += 1024 * 1024;
+    },
+  });
+}
+
+/** Lists every key under `prefix` (all pages). */
+async function listAll(services: ServicesProcess, prefix: string): Promise<string[]> {
+  const out: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await services.store.list(prefix, token ? { continuationToken: token } : {});
+    out.push(...page.items.map((i) => i.key));
+    token = page.continuationToken;
+  } while (token);
+  return out;
+}
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!);
+      }
+    }),
+  );
+  return out;
+}
+
+/** Nothing lost, nothing left behind: every 202 has its record (queued), its model input and one queue message. */
+async function audit(services: ServicesProcess, answers: { jobId: string; tenant: string }[]): Promise<Audit> {
+  // Idempotent replays answer with an earlier job: audit each job once.
+  const accepted = [...new Map(answers.map((a) => [a.jobId, a])).values()];
+  const ids = new Set(accepted.map((a) => a.jobId));
+  const recordKeys = await listAll(services, 'jobs/');
+  const inputKeys = await listAll(services, 'inputs/');
+  const eventIds = new Set((await listAll(services, 'events/')).map((k) => /([^/]+)\.json$/.exec(k)?.[1] ?? k));
+  const recordIds = new Set(recordKeys.map((k) => /([^/]+)\.json$/.exec(k)?.[1] ?? k));
+  const inputIds = new Set(inputKeys.map((k) => /^inputs\/[^/]+\/([^/]+)\/model-input\.png$/.exec(k)?.[1] ?? k));
+  const statuses = await mapLimit(accepted, 8, async (a) => {
+    const obj = await services.store.get(`jobs/${a.tenant}/${a.jobId}.json`);
+    return obj ? (JSON.parse(new TextDecoder().decode(obj.body)) as { status?: string }).status : undefined;
+  });
+
+  const depth = await services.jobQueue.depth();
+  const seen = new Map<string, number>();
+  // No worker runs, so every message is visible; each receive hides what it got for the rest of the audit.
+  for (let empty = 0; empty < 2; ) {
+    const batch = await services.jobQueue.receive({ maxMessages: 10, waitSeconds: 0, visibilityTimeoutSeconds: 600 });
+    if (batch.length === 0) {
+      empty++;
+      continue;
+    }
+    for (const m of batch) {
+      const { job_id } = decodeJobMessage(m.body);
+      seen.set(job_id, (seen.get(job_id) ?? 0) + 1);
+    }
+  }
+  const missing = (have: Set<string> | Map<string, number>) => [...ids].filter((id) => !have.has(id));
+  return {
+    acceptedIds: ids.size,
+    jobRecords: recordKeys.length,
+    recordsQueued: statuses.filter((s) => s === 'queued').length,
+    modelInputs: inputKeys.length,
+    queueDepth: depth.visible + depth.inFlight + depth.delayed,
+    queueMessages: [...seen.values()].reduce((a, b) => a + b, 0),
+    duplicateMessages: [...seen.values()].filter((n) => n > 1).length,
+    missingRecords: missing(recordIds),
+    missingInputs: missing(inputIds),
+    missingMessages: missing(seen),
+    queuedEvents: accepted.filter((a) => eventIds.has(queuedEventId(a.jobId))).length,
+    missingEvents: [...ids].filter((id) => !eventIds.has(queuedEventId(id))),
+    strayRecords: [...recordIds].filter((id) => !ids.has(id)),
+    strayInputs: [...inputIds].filter((id) => !ids.has(id)),
+  };
+}
+
+export async function runLoad(options: LoadOptions): Promise<LoadReport> {
+  const log = options.log ?? (() => {});
+  const mix: LoadMix = await buildLoadMix(MAX_UPLOAD_BYTES);
+  const services = await startServicesProcess();
+  let edge: EdgeProcess | null = null;
+  try {
+    const edgeEnv = { ...EDGE_LOAD_ENV, MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES) };
+    edge = await startEdgeProcess({
+      ...services.env,
+      ...edgeEnv,
+      API_KEYS: await apiKeysEnv(),
+      WEBHOOK_SIGNING_KEY: SIGNING_KEY,
+    });
+    const e = edge;
+    log(
+      `edge pid ${e.pid} at ${e.url}; ${options.clients} clients, warm-up ≥ ${options.warmupSeconds} s (until primed) + 2 × ${options.seconds / 2} s`,
+    );
+    const before = await e.memory();
+
+    const half = (options.seconds * 1000) / 2;
+    const t0 = performance.now();
+    // The warm-up lasts `warmupSeconds` and, past that, until every client has sent its priming requests (below).
+    let warmEnd = Number.POSITIVE_INFINITY;
+    let midAt = Number.POSITIVE_INFINITY;
+    let endAt = Number.POSITIVE_INFINITY;
+    let priming = options.clients;
+    const primed = () => {
+      if (--priming > 0) return;
+      warmEnd = Math.max(performance.now(), t0 + options.warmupSeconds * 1000);
+      midAt = warmEnd + half;
+      endAt = midAt + half;
+    };
+    const phaseAt = (t: number): Phase => (t < warmEnd ? 'warmup' : t < midAt ? 'half1' : 'half2');
+
+    const outcomes: Outcome[] = [];
+    const accepted: { jobId: string; tenant: string }[] = [];
+    const idempotency: Record<string, { jobIds: Set<string>; accepted: number; replayed: number; inProgress: number }> =
+      {};
+    const marks: Partial<Record<'afterWarmup' | 'mid' | 'end', EdgeMemory>> = {};
+    const samples: { phase: Phase; rss: number; heap: number }[] = [];
+    let running = true;
+    const sampler = (async () => {
+      while (running) {
+        const now = performance.now();
+        const m = await e.memory();
+        samples.push({ phase: phaseAt(now), rss: m.rssBytes, heap: m.heapUsedBytes });
+        if (!marks.afterWarmup && now >= warmEnd) marks.afterWarmup = m;
+        if (!marks.mid && now >= midAt) marks.mid = m;
+        await sleep(200);
+      }
+    })();
+
+    await Promise.all(
+      Array.from({ length: options.clients }, async (_, client) => {
+        const random = seededRandom((options.seed ?? 1) * 1000 + client);
+        // The warm-up opens with every hostile case once (spread over the clients), so each run checks them all, and
+        // then every camera-sized photo from every client at once, the run's worst case for memory, so the halves
+        // compare steady states rather than the first time N big decodes coincide. It ends once all have been sent.
+        const prime =
+          options.warmupSeconds > 0
+            ? [
+                ...mix.hostile.filter((_, i) => i % options.clients === client),
+                ...mix.large.map((_, i) => mix.large[(i + client) % mix.large.length]!),
+              ]
+            : [];
+        let primedYet = false;
+        while (performance.now() < endAt) {
+          if (!primedYet && prime.length === 0) {
+            primedYet = true;
+            primed();
+          }
+          const req = prime.shift() ?? drawRequest(mix, random);
+          const started = performance.now();
+          const o = await send(e, req);
+          outcomes.push({ ...o, phase: phaseAt(started) });
+          if (o.jobId && req.tenant) accepted.push({ jobId: o.jobId, tenant: req.tenant });
+          const key = req.headers['idempotency-key'];
+          if (key) {
+            const k = idempotency[key] ?? { jobIds: new Set<string>(), accepted: 0, replayed: 0, inProgress: 0 };
+            idempotency[key] = k;
+            if (o.jobId) k.jobIds.add(o.jobId);
+            if (o.status === 202) k.accepted++;
+            if (o.replayed) k.replayed++;
+            if (o.status === 409) k.inProgress++;
+          }
+        }
+      }),
+    );
+    // Requests under way at the end finish late: rates are over the time the measured requests really took.
+    const measuredSeconds = (performance.now() - warmEnd) / 1000;
+    running = false;
+    await sampler;
+    marks.end = await e.memory();
+    await sleep(2_000);
+    const idle = await e.memory();
+    log(`${outcomes.length} requests sent; auditing storage and queue`);
+
+    const measured = outcomes.filter((o) => o.phase !== 'warmup');
+    const count = (keyOf: (o: Outcome) => string | null, from: Outcome[]) => {
+      const out: Record<string, number> = {};
+      for (const o of from) {
+        const k = keyOf(o);
+        if (k !== null) out[k] = (out[k] ?? 0) + 1;
+      }
+      return out;
+    };
+    const summary = (phase: Phase) => {
+      const of = samples.filter((s) => s.phase === phase);
+      return {
+        rssMedian: median(of.map((s) => s.rss)),
+        rssPeak: Math.max(...of.map((s) => s.rss)),
+        rssFloor: Math.min(...of.map((s) => s.rss)),
+        heapFloor: Math.min(...of.map((s) => s.heap)),
+        samples: of.length,
+      };
+    };
+    const hostile = outcomes.filter((o) => o.hostile);
+    return {
+      options,
+      edgeEnv,
+      mixShares: { hostile: mix.hostileShare, large: mix.largeShare },
+      warmupTookSeconds: (warmEnd - t0) / 1000,
+      measuredSeconds,
+      requests: measured.length,
+      accepted: measured.filter((o) => o.status === 202).length,
+      acceptedPerSecond: measured.filter((o) => o.status === 202).length / measuredSeconds,
+      requestsPerSecond: measured.length / measuredSeconds,
+      latency: {
+        accepted: percentiles(measured.filter((o) => o.status === 202).map((o) => o.ms)),
+        rejected: percentiles(measured.filter((o) => o.status !== 202).map((o) => o.ms)),
+      },
+      // Status, code and expectation counts cover the whole run, warm-up included: every request must be right.
+      byStatus: count((o) => (o.status === 0 ? 'no answer' : String(o.status)), outcomes),
+      problemCodes: count((o) => (o.status === 0 ? null : o.code), outcomes),
+      hostileSent: hostile.length,
+      hostileAsExpected: hostile.filter((o) => o.asExpected).length,
+      hostileCases: { tried: new Set(hostile.map((o) => o.name)).size, total: mix.hostile.length },
+      unexpected: count((o) => (o.asExpected ? null : `${o.name}: got ${o.status} ${o.code ?? ''}`.trim()), outcomes),
+      memory: { before, afterWarmup: marks.afterWarmup ?? before, mid: marks.mid ?? before, end: marks.end },
+      halves: { half1: summary('half1'), half2: summary('half2') },
+      idle,
+      edgeWarnings: tally(e.warnings()),
+      idempotency: {
+        keys: Object.keys(idempotency).length,
+        jobs: sum(Object.values(idempotency).map((k) => k.jobIds.size)),
+        accepted: sum(Object.values(idempotency).map((k) => k.accepted)),
+        replayed: sum(Object.values(idempotency).map((k) => k.replayed)),
+        inProgress: sum(Object.values(idempotency).map((k) => k.inProgress)),
+        splitKeys: Object.entries(idempotency)
+          .filter(([, k]) => k.jobIds.size > 1)
+          .map(([key]) => key),
+      },
+      audit: await audit(services, accepted),
+    };
+  } finally {
+    await edge?.stop();
+    await services.stop();
+  }
+}
+
+/** Each broken invariant as one line; empty when the run held. */
+export function invariantFailures(r: LoadReport): string[] {
+  const f: string[] = [];
+  const fiveXx = Object.entries(r.byStatus).filter(([s]) => s.startsWith('5'));
+  if (fiveXx.length) f.push(`5xx answers: ${fiveXx.map(([s, n]) => `${n}× ${s}`).join(', ')}`);
+  if (r.byStatus['no answer']) f.push(`${r.byStatus['no answer']} requests got no HTTP answer`);
+  if (Object.keys(r.unexpected).length)
+    f.push(
+      `requests answered wrongly: ${Object.entries(r.unexpected)
+        .map(([k, n]) => `${n}× ${k}`)
+        .join('; ')}`,
+    );
+  if (r.accepted === 0) f.push('no upload was accepted in the measured halves');
+  const a = r.audit;
+  if (a.missingRecords.length)
+    f.push(`${a.missingRecords.length} accepted jobs have no record (${a.missingRecords[0]}…)`);
+  if (a.recordsQueued !== a.acceptedIds) f.push(`${a.acceptedIds - a.recordsQueued} accepted jobs are not 'queued'`);
+  if (a.missingInputs.length)
+    f.push(`${a.missingInputs.length} accepted jobs have no model input (${a.missingInputs[0]}…)`);
+  if (a.missingMessages.length)
+    f.push(`${a.missingMessages.length} accepted jobs have no queue message (${a.missingMessages[0]}…)`);
+  if (a.missingEvents.length)
+    f.push(`${a.missingEvents.length} accepted jobs have no job.queued event (${a.missingEvents[0]}…)`);
+  if (a.duplicateMessages) f.push(`${a.duplicateMessages} jobs have more than one queue message`);
+  if (a.queueDepth !== a.acceptedIds) f.push(`queue depth ${a.queueDepth} ≠ accepted ${a.acceptedIds}`);
+  if (a.queueMessages !== a.acceptedIds) f.push(`queue messages ${a.queueMessages} ≠ accepted ${a.acceptedIds}`);
+  if (a.strayRecords.length) f.push(`${a.strayRecords.length} job records belong to no accepted request`);
+  if (a.strayInputs.length) f.push(`${a.strayInputs.length} model inputs belong to no accepted request`);
+  if (r.idempotency.splitKeys.length)
+    f.push(`Idempotency-Keys answered with more than one job: ${r.idempotency.splitKeys.join(', ')}`);
+  const warned = Object.entries(r.edgeWarnings);
+  if (warned.length) f.push(`edge logged warnings/errors: ${warned.map(([m, n]) => `${n}× ${m}`).join('; ')}`);
+  const { half1, half2 } = r.halves;
+  const bounds = { ...MEMORY_BOUNDS, ...r.options.memoryBounds };
+  const rssRise = half2.rssMedian - half1.rssMedian;
+  if (!(rssRise <= bounds.rssMedianRiseMaxBytes))
+    f.push(`edge RSS median rose ${mib(rssRise)} from half 1 to half 2 (bound ${mib(bounds.rssMedianRiseMaxBytes)})`);
+  const heapRise = half2.heapFloor - half1.heapFloor;
+  if (!(heapRise <= bounds.heapFloorRiseMaxBytes))
+    f.push(`edge heap floor rose ${mib(heapRise)} from half 1 to half 2 (bound ${mib(bounds.heapFloorRiseMaxBytes)})`);
+  return f;
+}
+
+const mib = (bytes: number) => `${(bytes / MIB).toFixed(1)} MiB`;
+const signed = (bytes: number) => `${bytes >= 0 ? '+' : '−'}${mib(Math.abs(bytes))}`;
+const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(0) : '–');
+
+/** The report as markdown, ready to paste into docs/reliability.md. */
+export function formatReport(r: LoadReport, failures: string[]): string {
+  const m = r.memory;
+  const h = r.halves;
+  const a = r.audit;
+  const i = r.idempotency;
+  const lines = [
+    `| load run | ${r.options.clients} clients, ${r.warmupTookSeconds.toFixed(1)} s warm-up + 2 × ${r.options.seconds / 2} s, ${Math.round(r.mixShares.hostile * 100)} % hostile, ${Math.round(r.mixShares.large * 100)} % camera-sized |`,
+    '|---|---|',
+    `| requests (measured) | ${r.requests} in ${r.measuredSeconds.toFixed(1)} s (${r.requestsPerSecond.toFixed(1)}/s) |`,
+    `| accepted/s | **${r.acceptedPerSecond.toFixed(1)}** (${r.accepted} accepted) |`,
+    `| latency accepted p50 / p99 / max | ${ms(r.latency.accepted.p50)} / ${ms(r.latency.accepted.p99)} / ${ms(r.latency.accepted.max)} ms |`,
+    `| latency rejected p50 / p99 / max | ${ms(r.latency.rejected.p50)} / ${ms(r.latency.rejected.p99)} / ${ms(r.latency.rejected.max)} ms |`,
+    `| status counts (whole run) | ${Object.entries(r.byStatus)
+      .sort()
+      .map(([s, n]) => `${s}: ${n}`)
+      .join(', ')} |`,
+    `| problem codes | ${Object.entries(r.problemCodes)
+      .sort()
+      .map(([c, n]) => `${c} (${PROBLEM_CODES[c as keyof typeof PROBLEM_CODES]?.status ?? '?'}): ${n}`)
+      .join(', ')} |`,
+    `| hostile with expected 4xx + code | ${r.hostileAsExpected} / ${r.hostileSent} (${r.hostileCases.tried} of ${r.hostileCases.total} cases) |`,
+    `| 5xx | ${Object.entries(r.byStatus)
+      .filter(([s]) => s.startsWith('5'))
+      .reduce((n, [, c]) => n + c, 0)} |`,
+    `| edge RSS before / after warm-up / mid / end / idle 2 s later | ${[m.before, m.afterWarmup, m.mid, m.end, r.idle].map((x) => mib(x.rssBytes)).join(' / ')} |`,
+    `| edge RSS median half 1 → half 2 | ${mib(h.half1.rssMedian)} → ${mib(h.half2.rssMedian)}: ${signed(h.half2.rssMedian - h.half1.rssMedian)} |`,
+    `| edge RSS floor / peak half 1 → half 2 | ${mib(h.half1.rssFloor)} / ${mib(h.half1.rssPeak)} → ${mib(h.half2.rssFloor)} / ${mib(h.half2.rssPeak)} |`,
+    `| edge heap used before / after warm-up / mid / end / idle | ${[m.before, m.afterWarmup, m.mid, m.end, r.idle].map((x) => mib(x.heapUsedBytes)).join(' / ')} |`,
+    `| edge heap floor half 1 → half 2 | ${mib(h.half1.heapFloor)} → ${mib(h.half2.heapFloor)}: ${signed(h.half2.heapFloor - h.half1.heapFloor)} |`,
+    `| jobs accepted (incl. warm-up) = records queued = model inputs = queue messages = queue depth = job.queued events | ${a.acceptedIds} = ${a.recordsQueued} = ${a.modelInputs} = ${a.queueMessages} = ${a.queueDepth} = ${a.queuedEvents} |`,
+    `| Idempotency-Key repeats: keys → jobs, 202 (replayed), 409 in progress | ${i.keys} → ${i.jobs}, ${i.accepted} (${i.replayed}), ${i.inProgress} |`,
+    `| edge warn/error log lines | ${Object.values(r.edgeWarnings).reduce((n, c) => n + c, 0)} |`,
+    `| records / inputs of refused requests | ${a.strayRecords.length} / ${a.strayInputs.length} |`,
+    `| invariants | ${failures.length ? `**BROKEN**: ${failures.join('; ')}` : 'all held'} |`,
+  ];
+  return lines.join('\n');
+}
