@@ -10,7 +10,8 @@
  * --bandwidth-gbs), TTFT with one image split into vision / prefill / first step, and batch-8 decode throughput.
  *
  *   tsx bench/gpu.ts --device cuda|webgpu --out /tmp/gpu-bench [--layers 1,3] [--vision-layers 2] [--dtypes fp16,int4]
- *                    [--bandwidth-gbs 3350] [--scale 1]    (--scale 8 shrinks every width 8× for a CPU rehearsal)
+ *                    [--bandwidth-gbs 3350] [--scale 1]    (--scale 8 shrinks every width 8× for a CPU rehearsal;
+ *                    --dtypes fp32 rehearses on a Vulkan driver without shader-f16, e.g. SwiftShader)
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -69,7 +70,7 @@ const preset = (layers: number): TinyPreset => ({
 function bytesPerToken(dtype: string): number {
   const perLayer = 2 * H * H + (2 * (H * H)) / 8 + 3 * H * FFN; // q,o + k,v (4 of 32 heads) + MLP
   const params = FULL_LAYERS * perLayer + VOCAB * H;
-  return dtype === 'int4' ? params * (4.5 / 8) : params * 2;
+  return dtype === 'int4' ? params * (4.5 / 8) : dtype === 'fp32' ? params * 4 : params * 2;
 }
 
 const extrapolate = (ta: number, tb: number) => ta + ((tb - ta) / (lb - la)) * (FULL_LAYERS - la);
@@ -103,7 +104,7 @@ try {
     });
     say(`checkpoint ${L} layers: ${((performance.now() - t) / 1000).toFixed(1)} s`);
   }
-  for (const dtype of a.dtypes!.split(',') as ('fp16' | 'int4')[]) {
+  for (const dtype of a.dtypes!.split(',') as ('fp16' | 'int4' | 'fp32')[]) {
     const per: Record<number, { step: number; loop: number; batch8: number; ttft: Record<string, number> }> = {};
     for (const L of [la, lb]) {
       const dir = join(root, `${dtype}-${L}`);
@@ -139,7 +140,12 @@ try {
             executionProviders: device === 'cuda' ? [{ name: 'cuda', deviceId: 0 }] : ['cpu'],
           });
           const m = engine.manifest.dims.llm;
-          const layout = { numLayers: m.numLayers, numKvHeads: m.numKvHeads, headDim: m.headDim, fp16: true };
+          const layout = {
+            numLayers: m.numLayers,
+            numKvHeads: m.numKvHeads,
+            headDim: m.headDim,
+            fp16: dtype !== 'fp32',
+          };
           for (let r = 0; r < 3; r++) {
             const cache = new KvCache(layout, 1, 1200 + TOKENS + 1);
             const t0 = performance.now();
@@ -188,8 +194,9 @@ try {
     report[dtype] = r;
     say(
       `${dtype} @32 layers (extrapolated): bound ${r.boundTokS.toFixed(0)} tok/s | step loop ${r.stepTokS.toFixed(1)} tok/s ` +
-        `(${(r.stepFractionOfBound * 100).toFixed(1)} % of bound) | in-graph Loop K=${TOKENS} ${r.loopTokS.toFixed(1)} tok/s ` +
-        `(${(r.loopFractionOfBound * 100).toFixed(1)} %) | TTFT ≈ ${r.ttftMs.total.toFixed(1)} ms ` +
+        `(${(r.stepFractionOfBound * 100).toFixed(1)} % of bound) | in-graph Loop K=${TOKENS} ` +
+        `${Number.isNaN(r.loopTokS) ? 'not run on this EP' : `${r.loopTokS.toFixed(1)} tok/s (${(r.loopFractionOfBound * 100).toFixed(1)} %)`}` +
+        ` | TTFT ≈ ${r.ttftMs.total.toFixed(1)} ms ` +
         `(vision ${visionMs.toFixed(1)}, prefill ${prefillMs.toFixed(1)})`,
     );
   }

@@ -33,6 +33,12 @@ export const edgeEnvShape = {
   QUEUE_TTL_SECONDS: envVar.int('how long a job may wait for a worker before it fails', 86_400, 10, 14 * 86_400),
   RATE_LIMIT_PER_MINUTE: envVar.int('requests per minute per API key on this instance (0: off)', 600, 0),
   MAX_QUEUE_DEPTH: envVar.int('visible + delayed job messages above which creates get 429 (0: off)', 10_000, 0),
+  MAX_CONCURRENT_UPLOADS: envVar.int(
+    'job creates one instance processes at once; more get 429 instance_busy before their body is read (0: off)',
+    32,
+    0,
+    10_000,
+  ),
   QUEUE_DEPTH_CACHE_MS: envVar.int('how long one queue-depth reading is reused', 2_000, 0, 60_000),
   IDEMPOTENCY_TTL_SECONDS: envVar.int('how long an Idempotency-Key is remembered', 86_400, 60, 30 * 86_400),
   IDEMPOTENCY_LOCK_SECONDS: envVar.int(

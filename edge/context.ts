@@ -1,6 +1,7 @@
 import { JobRepository } from '../shared/jobs/job-repository.ts';
 import type { Principal } from './http/auth.ts';
 import { createAuthenticator } from './http/auth.ts';
+import { IntakeGate } from './http/intake-gate.ts';
 import { TokenBucketLimiter } from './http/rate-limit.ts';
 import { IdempotencyStore } from './jobs/idempotency.ts';
 import { QueueGate } from './jobs/queue-gate.ts';
@@ -22,6 +23,7 @@ export interface AppContext {
   repo: JobRepository;
   idempotency: IdempotencyStore;
   queueGate: QueueGate;
+  intakeGate: IntakeGate;
   limiter: TokenBucketLimiter;
   authenticate: ReturnType<typeof createAuthenticator>;
   now: () => Date;
@@ -39,6 +41,7 @@ export function createContext(deps: EdgeDeps): AppContext {
       lockSeconds: config.IDEMPOTENCY_LOCK_SECONDS,
     }),
     queueGate: new QueueGate(deps.jobQueue, config.MAX_QUEUE_DEPTH, config.QUEUE_DEPTH_CACHE_MS),
+    intakeGate: new IntakeGate(config.MAX_CONCURRENT_UPLOADS),
     limiter: new TokenBucketLimiter(config.RATE_LIMIT_PER_MINUTE),
     authenticate: createAuthenticator(config.API_KEYS),
     now: deps.clock ?? (() => new Date()),

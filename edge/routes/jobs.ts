@@ -60,9 +60,11 @@ export function registerJobRoutes(app: Hono<EdgeEnv>, ctx: AppContext): void {
     const principal = c.get('principal');
     const idempotencyKey = parseIdempotencyKey(c.req.header('idempotency-key'));
     await ctx.queueGate.check(ctx.now().getTime());
-    const request = await parseCreateRequest(c.req.raw, deps.config.MAX_UPLOAD_BYTES);
     const ctxForCreate = { deps, repo: ctx.repo, idempotency: ctx.idempotency, log: c.get('log'), now: ctx.now };
-    const { job, replayed } = await createJob(ctxForCreate, principal, request, idempotencyKey);
+    const { job, replayed } = await ctx.intakeGate.run(async () => {
+      const request = await parseCreateRequest(c.req.raw, deps.config.MAX_UPLOAD_BYTES);
+      return createJob(ctxForCreate, principal, request, idempotencyKey);
+    });
     c.get('log').info({ job_id: job.id, replayed, source: job.input.source }, 'job accepted');
     deps.metrics?.jobAccepted(job.input.source, replayed);
     const location = `${ctx.baseUrl}/v1/jobs/${job.id}`;

@@ -24,6 +24,7 @@ export const PROBLEM_CODES = {
   parent_not_usable: { status: 409, title: 'The parent job cannot be followed up' },
   rate_limited: { status: 429, title: 'Too many requests' },
   queue_full: { status: 429, title: 'The queue is at capacity' },
+  instance_busy: { status: 429, title: 'This edge instance is at its upload limit' },
   dependency_unavailable: { status: 503, title: 'A storage or queue dependency is unavailable' },
   internal_error: { status: 500, title: 'Internal error' },
   // Job failure codes (recorded on job.error; not HTTP responses).
