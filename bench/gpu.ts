@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { buildDecoderLoop, convertCheckpoint } from '../gpu-worker/converter/convert.ts';
 import { makeTinyCheckpoint, type TinyPreset } from '../gpu-worker/yi-vl/checkpoint/tiny.ts';
 import { type EngineInput, YiVlEngine } from '../gpu-worker/yi-vl/pipeline/engine.ts';
-import { KvCache } from '../gpu-worker/yi-vl/pipeline/kv-cache.ts';
+import { KvCache, kvLayoutOf } from '../gpu-worker/yi-vl/pipeline/kv-cache.ts';
 import { LoopDecoder } from '../gpu-worker/yi-vl/pipeline/loop-decoder.ts';
 import { testImageRgb } from '../gpu-worker/yi-vl/pipeline/testing/tiny-model.ts';
 import { median } from './decode/measure.ts';
@@ -139,13 +139,7 @@ try {
           const loop = await LoopDecoder.open(join(dir, 'decoder_loop.onnx'), {
             executionProviders: device === 'cuda' ? [{ name: 'cuda', deviceId: 0 }] : ['cpu'],
           });
-          const m = engine.manifest.dims.llm;
-          const layout = {
-            numLayers: m.numLayers,
-            numKvHeads: m.numKvHeads,
-            headDim: m.headDim,
-            fp16: dtype !== 'fp32',
-          };
+          const layout = kvLayoutOf(engine.manifest);
           for (let r = 0; r < 3; r++) {
             const cache = new KvCache(layout, 1, 1200 + TOKENS + 1);
             const t0 = performance.now();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { buildDecoderLoop, convertCheckpoint } from '../../gpu-worker/converter/convert.ts';
 import { type EngineInput, type EngineResult, YiVlEngine } from '../../gpu-worker/yi-vl/pipeline/engine.ts';
-import { KvCache } from '../../gpu-worker/yi-vl/pipeline/kv-cache.ts';
+import { KvCache, kvLayoutOf } from '../../gpu-worker/yi-vl/pipeline/kv-cache.ts';
 import { LoopDecoder } from '../../gpu-worker/yi-vl/pipeline/loop-decoder.ts';
 import { readManifest } from '../../gpu-worker/yi-vl/pipeline/manifest.ts';
 import { testImageRgb } from '../../gpu-worker/yi-vl/pipeline/testing/tiny-model.ts';
@@ -273,13 +273,12 @@ const inGraphLoop: Section = {
   async run(ctx) {
     buildDecoderLoop({ checkpoint: ctx.checkpointDir, out: ctx.modelDir, dtype: 'fp32' });
     const m = readManifest(ctx.modelDir);
-    const { numLayers, numKvHeads, headDim } = m.dims.llm;
     const loop = await LoopDecoder.open(join(ctx.modelDir, 'decoder_loop.onnx'), sessionOptions(ctx));
     const dec = await ort.InferenceSession.create(join(ctx.modelDir, 'decoder.onnx'), sessionOptions(ctx));
     try {
       const startLength = 1024 + 105;
       const K = 16;
-      const layout = { numLayers, numKvHeads, headDim, fp16: false };
+      const layout = kvLayoutOf(m);
       const inGraph = async () => {
         const cache = new KvCache(layout, 1, startLength + K + 1);
         const t = performance.now();

@@ -4,17 +4,15 @@
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { DecoderDriver } from '../../gpu-worker/yi-vl/pipeline/decoder-driver.ts';
-import { KvCache } from '../../gpu-worker/yi-vl/pipeline/kv-cache.ts';
+import { KvCache, kvLayoutOf } from '../../gpu-worker/yi-vl/pipeline/kv-cache.ts';
 import type { ModelManifest } from '../../gpu-worker/yi-vl/pipeline/manifest.ts';
+import { decoderOutputLocations } from '../../gpu-worker/yi-vl/pipeline/sessions.ts';
 
 /** Decoder sessions on the WebGPU EP: present.* in GPU buffers ('device') or on the CPU ('host'). */
 export async function webgpuDecoder(modelDir: string, m: ModelManifest, kv: 'device' | 'host') {
-  const locations: Record<string, 'cpu' | 'gpu-buffer'> = {};
-  for (const o of m.graphs.decoder.outputs)
-    locations[o.name] = kv === 'device' && o.name.startsWith('present.') ? 'gpu-buffer' : 'cpu';
   return ort.InferenceSession.create(join(modelDir, m.graphs.decoder.file), {
     executionProviders: ['webgpu'],
-    preferredOutputLocation: locations,
+    preferredOutputLocation: decoderOutputLocations(m, kv === 'device'),
   });
 }
 
@@ -24,9 +22,9 @@ export async function deviceKvTokensPerSecond(
   m: ModelManifest,
   o: { startLength: number; steps: number },
 ): Promise<number> {
-  const { numLayers, numKvHeads, headDim, hiddenSize: H, vocabSize } = m.dims.llm;
+  const { hiddenSize: H, vocabSize } = m.dims.llm;
   const driver = new DecoderDriver(session, H, vocabSize, true);
-  const cache = new KvCache({ numLayers, numKvHeads, headDim, fp16: false }, 1, o.startLength + o.steps + 2);
+  const cache = new KvCache(kvLayoutOf(m), 1, o.startLength + o.steps + 2);
   const embeds = new Float32Array(H).fill(0.01);
   try {
     await driver.run(cache, embeds, 1, [o.startLength]);

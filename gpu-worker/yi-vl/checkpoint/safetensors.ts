@@ -25,6 +25,43 @@ export interface TensorFile {
 
 export const DTYPE_BYTES = BYTES;
 
+/** What both weights-file readers share: the open file, range reads, float32 widening and close(). */
+export abstract class OpenTensorFile<I extends TensorInfo = TensorInfo> implements TensorFile {
+  readonly tensors = new Map<string, I>();
+  protected fd: number | null;
+
+  constructor(readonly path: string) {
+    this.fd = openSync(path, 'r');
+  }
+
+  abstract readBytes(name: string): Uint8Array;
+
+  /** `length` bytes at `offset` (read in chunks of at most 1 GiB). */
+  protected readRange(offset: number, length: number): Uint8Array {
+    if (this.fd === null) throw new Error(`${this.path}: closed`);
+    const buf = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const n = readSync(this.fd, buf, done, Math.min(length - done, 1 << 30), offset + done);
+      if (n <= 0) throw new Error(`${this.path}: short read`);
+      done += n;
+    }
+    return buf;
+  }
+
+  /** Reads one float tensor and widens it to float32. */
+  readF32(name: string): Float32Array {
+    const info = this.tensors.get(name);
+    if (!info) throw new Error(`${this.path}: no tensor ${name}`);
+    return decodeF32(info.dtype, this.readBytes(name), `${this.path}: tensor ${name}`);
+  }
+
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+}
+
 /** Widens float tensor bytes (F32, BF16, F16, F64) to float32. */
 export function decodeF32(dtype: SafetensorsDtype, bytes: Uint8Array, label: string): Float32Array {
   const n = bytes.byteLength / BYTES[dtype];
@@ -44,20 +81,19 @@ export function decodeF32(dtype: SafetensorsDtype, bytes: Uint8Array, label: str
   }
 }
 
-export class SafetensorsFile implements TensorFile {
-  readonly tensors = new Map<string, TensorInfo>();
+export class SafetensorsFile extends OpenTensorFile {
   readonly metadata: Record<string, string>;
-  private fd: number | null;
 
-  constructor(readonly path: string) {
-    this.fd = openSync(path, 'r');
-    const size = fstatSync(this.fd).size;
+  constructor(path: string) {
+    super(path);
+    const fd = this.fd!;
+    const size = fstatSync(fd).size;
     const lenBuf = Buffer.alloc(8);
-    if (size < 8 || readSync(this.fd, lenBuf, 0, 8, 0) !== 8) throw new Error(`${path}: not a safetensors file`);
+    if (size < 8 || readSync(fd, lenBuf, 0, 8, 0) !== 8) throw new Error(`${path}: not a safetensors file`);
     const headerLen = Number(lenBuf.readBigUInt64LE(0));
     if (headerLen > 100_000_000 || 8 + headerLen > size) throw new Error(`${path}: bad safetensors header length`);
     const headerBuf = Buffer.alloc(headerLen);
-    readSync(this.fd, headerBuf, 0, headerLen, 8);
+    readSync(fd, headerBuf, 0, headerLen, 8);
     let header: Record<string, unknown>;
     try {
       header = JSON.parse(headerBuf.toString('utf8')) as Record<string, unknown>;
@@ -83,28 +119,7 @@ export class SafetensorsFile implements TensorFile {
   readBytes(name: string): Uint8Array {
     const info = this.tensors.get(name);
     if (!info) throw new Error(`${this.path}: no tensor ${name}`);
-    if (this.fd === null) throw new Error(`${this.path}: closed`);
-    const buf = new Uint8Array(info.byteLength);
-    let done = 0;
-    while (done < info.byteLength) {
-      const chunk = Math.min(info.byteLength - done, 1 << 30);
-      const n = readSync(this.fd, buf, done, chunk, info.offset + done);
-      if (n <= 0) throw new Error(`${this.path}: short read for ${name}`);
-      done += n;
-    }
-    return buf;
-  }
-
-  /** Reads one float tensor and widens it to float32. */
-  readF32(name: string): Float32Array {
-    const info = this.tensors.get(name);
-    if (!info) throw new Error(`${this.path}: no tensor ${name}`);
-    return decodeF32(info.dtype, this.readBytes(name), `${this.path}: tensor ${name}`);
-  }
-
-  close(): void {
-    if (this.fd !== null) closeSync(this.fd);
-    this.fd = null;
+    return this.readRange(info.offset, info.byteLength);
   }
 }
 

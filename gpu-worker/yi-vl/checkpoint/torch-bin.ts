@@ -1,9 +1,9 @@
 // Reads PyTorch zip checkpoints (torch.save ≥ 1.6, e.g. pytorch_model-00001-of-00002.bin) without Python:
 // the pickle is interpreted by a restricted unpickler and tensor bytes are read by offset from stored entries.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { fstatSync } from 'node:fs';
 import { inflateRawSync } from 'node:zlib';
 import { type StorageRef, type TensorRef, unpickle } from './pickle.ts';
-import { DTYPE_BYTES, decodeF32, type SafetensorsDtype, type TensorFile, type TensorInfo } from './safetensors.ts';
+import { DTYPE_BYTES, OpenTensorFile, type SafetensorsDtype, type TensorInfo } from './safetensors.ts';
 import { readZipDirectory, readZipEntry, type ZipEntry } from './zip.ts';
 
 const STORAGE_DTYPES: Record<string, SafetensorsDtype> = {
@@ -23,14 +23,11 @@ interface TorchTensorInfo extends TensorInfo {
   storageOffset: number;
 }
 
-export class TorchBinFile implements TensorFile {
-  readonly tensors = new Map<string, TorchTensorInfo>();
-  private fd: number | null;
-
-  constructor(readonly path: string) {
-    this.fd = openSync(path, 'r');
+export class TorchBinFile extends OpenTensorFile<TorchTensorInfo> {
+  constructor(path: string) {
+    super(path);
     try {
-      this.load(this.fd);
+      this.load(this.fd!);
     } catch (e) {
       this.close();
       throw e;
@@ -83,18 +80,6 @@ export class TorchBinFile implements TensorFile {
       : { ...base, offset: entry.dataOffset, strides: t.stride };
   }
 
-  private readRange(offset: number, length: number): Uint8Array {
-    if (this.fd === null) throw new Error(`${this.path}: closed`);
-    const buf = new Uint8Array(length);
-    let done = 0;
-    while (done < length) {
-      const n = readSync(this.fd, buf, done, Math.min(length - done, 1 << 30), offset + done);
-      if (n <= 0) throw new Error(`${this.path}: short read`);
-      done += n;
-    }
-    return buf;
-  }
-
   /** Tensor bytes in row-major order (strided views are gathered). */
   readBytes(name: string): Uint8Array {
     const info = this.tensors.get(name);
@@ -117,16 +102,5 @@ export class TorchBinFile implements TensorFile {
       }
     }
     return out;
-  }
-
-  readF32(name: string): Float32Array {
-    const info = this.tensors.get(name);
-    if (!info) throw new Error(`${this.path}: no tensor ${name}`);
-    return decodeF32(info.dtype, this.readBytes(name), `${this.path}: tensor ${name}`);
-  }
-
-  close(): void {
-    if (this.fd !== null) closeSync(this.fd);
-    this.fd = null;
   }
 }

@@ -47,7 +47,7 @@ export class DecoderDriver {
         mask.fill(1n, b * T, b * T + t);
       });
     }
-    if (this.logits?.batch !== B) {
+    if (!this.kvOnDevice && this.logits?.batch !== B) {
       this.logits = {
         batch: B,
         tensor: new ort.Tensor('float32', new Float32Array(B * this.vocabSize), [B, 1, this.vocabSize]),
@@ -62,13 +62,13 @@ export class DecoderDriver {
         ...feeds,
       },
       // A pre-bound CPU logits tensor is left unwritten by the WebGPU EP in onnxruntime-node 1.30: let it allocate.
-      this.kvOnDevice ? { logits: null, ...this.presentOnDevice } : { logits: this.logits.tensor, ...fetches },
+      this.kvOnDevice ? { logits: null, ...this.presentOnDevice } : { logits: this.logits!.tensor, ...fetches },
     );
     if (this.kvOnDevice) cache.adoptDeviceOutputs(out);
     if (seqLen === 1) {
       this.stepStats.calls++;
       this.stepStats.ms += performance.now() - t;
     }
-    return (this.kvOnDevice ? out.logits! : this.logits.tensor).data as Float32Array;
+    return (this.kvOnDevice ? out.logits! : this.logits!.tensor).data as Float32Array;
   }
 }

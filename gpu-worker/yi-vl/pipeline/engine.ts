@@ -15,7 +15,7 @@ import { loadYiTokenizer } from '../tokenizer/yi-tokenizer.ts';
 import { DecoderDriver } from './decoder-driver.ts';
 import { EmbeddingTable } from './embedding-table.ts';
 import { ImageFeatureCache } from './image-feature-cache.ts';
-import { KvCache, type KvLayout } from './kv-cache.ts';
+import { KvCache, type KvLayout, kvLayoutOf } from './kv-cache.ts';
 import { KvDownloader } from './kv-downloader.ts';
 import { type ModelManifest, readGenerationConfig, readManifest } from './manifest.ts';
 import { createSessions, type ModelSessions, type ProviderReport, type SessionOptions } from './sessions.ts';
@@ -168,12 +168,7 @@ export class YiVlEngine {
   ) {
     const llm = manifest.dims.llm;
     this.driver = new DecoderDriver(sessions.decoder, llm.hiddenSize, llm.vocabSize, downloader !== null);
-    this.kvLayout = {
-      numLayers: llm.numLayers,
-      numKvHeads: llm.numKvHeads,
-      headDim: llm.headDim,
-      fp16: manifest.computeDtype === 'float16',
-    };
+    this.kvLayout = kvLayoutOf(manifest);
     this.visionBatch = Math.max(1, opts.visionBatch ?? (sessions.report.provider === 'cuda' ? 4 : 1));
     this.table = EmbeddingTable.open(dir, manifest.graphs.embedTokens.file, llm.vocabSize, llm.hiddenSize);
   }
@@ -202,15 +197,7 @@ export class YiVlEngine {
     let downloader: KvDownloader | null = null;
     try {
       if (sessions.report.provider === 'webgpu') {
-        downloader = await KvDownloader.create(
-          {
-            numLayers: manifest.dims.llm.numLayers,
-            numKvHeads: manifest.dims.llm.numKvHeads,
-            headDim: manifest.dims.llm.headDim,
-            fp16: manifest.computeDtype === 'float16',
-          },
-          ['webgpu'],
-        );
+        downloader = await KvDownloader.create(kvLayoutOf(manifest), ['webgpu']);
       }
     } catch (err) {
       await sessions.release();

@@ -8,6 +8,7 @@
 // The batch-reshaping operations below work on host arrays only and refuse a resident cache.
 import ort from 'onnxruntime-node';
 import type { KvDownloader } from './kv-downloader.ts';
+import type { ModelManifest } from './manifest.ts';
 
 export interface KvLayout {
   numLayers: number;
@@ -17,6 +18,12 @@ export interface KvLayout {
 }
 
 export type KvArray = Float32Array | Uint16Array;
+
+/** The KV layout of a converted model's decoder. */
+export function kvLayoutOf(m: ModelManifest): KvLayout {
+  const { numLayers, numKvHeads, headDim } = m.dims.llm;
+  return { numLayers, numKvHeads, headDim, fp16: m.computeDtype === 'float16' };
+}
 
 export class KvCache {
   /** one array per graph input: layer l key at 2l, value at 2l + 1 */
@@ -63,18 +70,15 @@ export class KvCache {
       return { feeds, fetches: {} };
     }
     if (this.bound) return this.bound;
-    const { numLayers, numKvHeads, headDim, fp16 } = this.layout;
+    const { numKvHeads, headDim, fp16 } = this.layout;
     const shape = [this.batch, numKvHeads, this.maxLength, headDim];
     const feeds: Record<string, ort.Tensor> = {};
     const fetches: Record<string, ort.Tensor> = {};
-    for (let l = 0; l < numLayers; l++) {
-      ['key', 'value'].forEach((kind, k) => {
-        const a = this.arrays[2 * l + k]!;
-        const t = fp16 ? new ort.Tensor('float16', a as Uint16Array, shape) : new ort.Tensor('float32', a, shape);
-        feeds[`past_key_values.${l}.${kind}`] = t;
-        fetches[`present.${l}.${kind}`] = t;
-      });
-    }
+    this.arrays.forEach((a, i) => {
+      const t = fp16 ? new ort.Tensor('float16', a as Uint16Array, shape) : new ort.Tensor('float32', a, shape);
+      feeds[pastName(i)] = t;
+      fetches[presentName(i)] = t;
+    });
     this.bound = { feeds, fetches };
     return this.bound;
   }

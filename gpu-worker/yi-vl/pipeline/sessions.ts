@@ -41,26 +41,11 @@ export interface SessionOptions {
 
 const FALLBACK_DISABLED = /fallback to CPU EP has been explicitly disabled/i;
 
-/** The three sessions on the WebGPU EP; the decoder returns logits on the CPU and present.* in GPU buffers. */
-async function webgpuSessions(
-  paths: { vision: string; embed: string; decoder: string },
-  m: ModelManifest,
-  base: ort.InferenceSession.SessionOptions,
-): Promise<{ vision: ort.InferenceSession; embed: ort.InferenceSession; decoder: ort.InferenceSession }> {
-  const opts: ort.InferenceSession.SessionOptions = { ...base, executionProviders: ['webgpu'] };
-  const locations: Record<string, 'cpu' | 'gpu-buffer'> = {};
-  for (const o of m.graphs.decoder.outputs) locations[o.name] = o.name.startsWith('present.') ? 'gpu-buffer' : 'cpu';
-  const created: ort.InferenceSession[] = [];
-  try {
-    created.push(await ort.InferenceSession.create(paths.vision, opts));
-    created.push(await ort.InferenceSession.create(paths.embed, opts));
-    created.push(await ort.InferenceSession.create(paths.decoder, { ...opts, preferredOutputLocation: locations }));
-  } catch (err) {
-    await Promise.all(created.map((s) => s.release()));
-    throw new DeviceError(`WebGPU execution provider requested but unavailable: ${(err as Error).message}`);
-  }
-  const [vision, embed, decoder] = created as [ort.InferenceSession, ort.InferenceSession, ort.InferenceSession];
-  return { vision, embed, decoder };
+/** Where the decoder's outputs should land: present.* in GPU buffers for device-resident KV, the rest on the CPU. */
+export function decoderOutputLocations(m: ModelManifest, kvOnDevice: boolean): Record<string, 'cpu' | 'gpu-buffer'> {
+  return Object.fromEntries(
+    m.graphs.decoder.outputs.map((o) => [o.name, kvOnDevice && o.name.startsWith('present.') ? 'gpu-buffer' : 'cpu']),
+  );
 }
 
 export async function createSessions(dir: string, m: ModelManifest, o: SessionOptions = {}): Promise<ModelSessions> {
@@ -77,11 +62,16 @@ export async function createSessions(dir: string, m: ModelManifest, o: SessionOp
   };
   const cpu: ort.InferenceSession.SessionOptions = { ...base, executionProviders: ['cpu'] };
   const cudaEp = { name: 'cuda', deviceId: o.deviceId ?? 0 } as const;
-  const all = async (opts: ort.InferenceSession.SessionOptions) => {
+  /** The three sessions with `opts` (plus `decoderExtra` for the decoder); none is left open if one fails. */
+  const all = async (
+    opts: ort.InferenceSession.SessionOptions,
+    decoderExtra: ort.InferenceSession.SessionOptions = {},
+  ) => {
     const created: ort.InferenceSession[] = [];
     try {
-      for (const p of [paths.vision, paths.embed, paths.decoder])
-        created.push(await ort.InferenceSession.create(p, opts));
+      created.push(await ort.InferenceSession.create(paths.vision, opts));
+      created.push(await ort.InferenceSession.create(paths.embed, opts));
+      created.push(await ort.InferenceSession.create(paths.decoder, { ...opts, ...decoderExtra }));
     } catch (err) {
       await Promise.all(created.map((s) => s.release()));
       throw err;
@@ -97,7 +87,14 @@ export async function createSessions(dir: string, m: ModelManifest, o: SessionOp
   if (requested === 'cpu') {
     sessions = await all(cpu);
   } else if (requested === 'webgpu') {
-    sessions = await webgpuSessions(paths, m, base);
+    try {
+      sessions = await all(
+        { ...base, executionProviders: ['webgpu'] },
+        { preferredOutputLocation: decoderOutputLocations(m, true) },
+      );
+    } catch (err) {
+      throw new DeviceError(`WebGPU execution provider requested but unavailable: ${(err as Error).message}`);
+    }
     provider = 'webgpu';
   } else {
     try {

@@ -48,15 +48,12 @@ describe('WebGPU EP with device-resident KV (design c)', () => {
     const want = await cpu.analyzeBatch(items);
     const got = await gpu.analyzeBatch(items);
     for (let i = 0; i < items.length; i++) {
-      assert.equal(got[i]!.status, 'fulfilled');
-      assert.equal(want[i]!.status, 'fulfilled');
-      if (got[i]!.status !== 'fulfilled' || want[i]!.status !== 'fulfilled') continue;
-      const [g, w] = [got[i] as PromiseFulfilledResult<never>, want[i] as PromiseFulfilledResult<never>];
-      assert.deepEqual(
-        (g.value as { output_token_ids: number[] }).output_token_ids,
-        (w.value as { output_token_ids: number[] }).output_token_ids,
-      );
-      assert.equal((g.value as { batch_size: number }).batch_size, 2);
+      const [g, w] = [got[i]!, want[i]!];
+      assert.equal(g.status, 'fulfilled');
+      assert.equal(w.status, 'fulfilled');
+      if (g.status !== 'fulfilled' || w.status !== 'fulfilled') continue;
+      assert.deepEqual(g.value.output_token_ids, w.value.output_token_ids);
+      assert.equal(g.value.batch_size, 2);
     }
   });
 });
