@@ -2,8 +2,8 @@
 /**
  * Prepared GPU benchmark (not yet run on a GPU): Yi-VL-6B dimensions (H 4096, 32 heads, 4 KV heads, FFN 11008,
  * vocab 64,000; ViT-H/14 width 1280) with random weights generated on the machine, fp16 and int4 (fp16 compute),
- * on the CUDA EP (`--device cuda`: designs a and b) or the WebGPU EP with the KV kept in GPU buffers
- * (`--device webgpu`: design c; needs the GPU's Vulkan driver in the container). To finish in minutes it builds the LLM with two small layer counts and extrapolates the per-token
+ * on the CUDA EP (`--device cuda`: the JS step loop and the in-graph Loop decoder) or the WebGPU EP with the KV kept in GPU buffers
+ * (`--device webgpu`; needs the GPU's Vulkan driver in the container). To finish in minutes it builds the LLM with two small layer counts and extrapolates the per-token
  * time linearly to 32 layers (t32 = t(a) + (t(b) − t(a))/(b − a)·(32 − a)); the ViT likewise from `--vision-layers`
  * to 31 layers. Prints and writes (to --out) per dtype: single-stream decode tok/s of the step loop and of the
  * in-graph Loop (K tokens per run), each as a fraction of the bandwidth bound (bytes of weights read per token /
@@ -134,7 +134,7 @@ try {
           ttfts.push(res.timings);
         }
         const loopMs = [];
-        // The in-graph Loop (design b) binds its KV as CPU tensors; it is measured on the CUDA and CPU EPs only.
+        // The in-graph Loop decoder binds its KV as CPU tensors; it is measured on the CUDA and CPU EPs only.
         if (device !== 'webgpu') {
           const loop = await LoopDecoder.open(join(dir, 'decoder_loop.onnx'), {
             executionProviders: device === 'cuda' ? [{ name: 'cuda', deviceId: 0 }] : ['cpu'],

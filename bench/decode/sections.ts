@@ -269,7 +269,7 @@ const fusedVsPlain: Section = {
 };
 
 const inGraphLoop: Section = {
-  name: '(issue design b) decode loop inside the graph (ONNX Loop, greedy, K tokens per run) vs JS step chain',
+  name: 'in-graph decode loop (ONNX Loop, greedy, K tokens per run) vs JS step chain',
   async run(ctx) {
     buildDecoderLoop({ checkpoint: ctx.checkpointDir, out: ctx.modelDir, dtype: 'fp32' });
     const m = readManifest(ctx.modelDir);
@@ -301,7 +301,7 @@ const inGraphLoop: Section = {
 const WEBGPU_STEPS = Number(process.env.BENCH_WEBGPU_STEPS ?? 8);
 
 const webgpuKv: Section = {
-  name: '(issue design c) WebGPU EP: present KV kept in GPU buffers vs returned to JS each step; vs the CPU EP chain',
+  name: 'WebGPU EP: present KV kept in GPU buffers vs returned to JS each step; vs the CPU EP chain',
   async run(ctx) {
     const software = useSoftwareVulkanIfNoDriver();
     if (software && process.env.BENCH_WEBGPU !== 'software') {

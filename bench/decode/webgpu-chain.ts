@@ -1,4 +1,4 @@
-// Design (c) of the decode benchmark: one-token steps on the WebGPU EP with the KV cache either kept in device
+// Device-resident KV section of the decode benchmark: one-token steps on the WebGPU EP with the KV cache either kept in device
 // buffers between steps (what the engine does with YI_VL_DEVICE=webgpu) or returned to JavaScript and fed back
 // (what any EP does when its outputs come back as CPU tensors). Both run the same decoder.onnx at the same context.
 import { join } from 'node:path';

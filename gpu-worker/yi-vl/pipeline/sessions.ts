@@ -2,7 +2,7 @@
 // session is first created with CPU fallback disabled, so a missing CUDA library or nodes the CUDA EP cannot take
 // surface here, at start-up, instead of as a silently slow worker. `webgpu` (asked for explicitly, never chosen by
 // `auto`) runs the graphs on onnxruntime's bundled WebGPU EP and keeps the decoder's present.* KV outputs in GPU
-// buffers (design (c) in docs/performance.md); it needs a Vulkan driver (a GPU's, or SwiftShader on a CPU).
+// buffers (docs/performance.md, "KV kept on the device"); it needs a Vulkan driver (a GPU's, or SwiftShader on a CPU).
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import type { ModelManifest } from './manifest.ts';

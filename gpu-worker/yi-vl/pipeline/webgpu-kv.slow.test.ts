@@ -1,4 +1,4 @@
-// Design (c): the decoder on the WebGPU EP with the KV cache kept in device buffers between steps. On machines
+// The decoder on the WebGPU EP with the KV cache kept in device buffers between steps. On machines
 // without a GPU this runs on SwiftShader (the CPU Vulkan driver Debian's chromium ships, installed by
 // scripts/install-chromium.sh); where no Vulkan adapter exists at all the suite is skipped and says why.
 import assert from 'node:assert/strict';
@@ -28,7 +28,7 @@ after(async () => {
   await gpu?.close();
 });
 
-describe('WebGPU EP with device-resident KV (design c)', () => {
+describe('WebGPU EP with device-resident KV', () => {
   test('one answer: the same greedy tokens as the CPU EP, KV never copied to the host', async (t) => {
     if (!gpu) return t.skip(`no WebGPU adapter: ${unavailable}`);
     assert.equal(gpu.startup.provider, 'webgpu');

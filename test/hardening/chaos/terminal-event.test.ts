@@ -7,7 +7,7 @@ import { type LocalAws, startLocalAws } from '../../support/local-aws.ts';
 import { seedJob, TENANT } from '../../worker/support/harness.ts';
 
 /**
- * Found by the chaos suite: S3 going down between a job's final record write and its terminal event left the job
+ * S3 going down between a job's final record write and its terminal event left the job
  * ended with no `job.succeeded` in the feed for good (the redelivered message only re-queued the webhook).
  */
 let aws: LocalAws;
