@@ -56,6 +56,21 @@ describe('scripts/yi-vl.ts generate', () => {
     assert.equal(argmax(l), outputIds[0], 'greedy first token is the argmax of the written logits');
   });
 
+  test("--reference-intake feeds the model the reference script's 448×448 pixels", async () => {
+    const { modelDir } = await tinyModel();
+    const refDir = fileURLToPath(new URL('../test/edge-image/reference-intake/', import.meta.url));
+    const expected = JSON.parse(readFileSync(join(refDir, 'expected.json'), 'utf8')).sha256_of_448x448_rgb;
+    const image = join(refDir, 'orientation-6.jpg');
+    const args = ['generate', '--model', modelDir, '--image', image, '--prompt', 'Hi', '--device', 'cpu'];
+    const common = [...args, '--temperature', '0', '--max-new-tokens', '1', '--json'];
+    const reference = run([...common, '--reference-intake']);
+    assert.equal(reference.status, 0, reference.stderr);
+    assert.equal(JSON.parse(reference.stdout).model_input_sha256, expected['orientation-6.jpg']);
+    const product = run(common);
+    assert.equal(product.status, 0, product.stderr);
+    assert.notEqual(JSON.parse(product.stdout).model_input_sha256, expected['orientation-6.jpg']);
+  });
+
   test('usage errors exit with 2 and say what is wrong', () => {
     const r = run(['generate', '--model', '/nowhere']);
     assert.equal(r.status, 2);

@@ -2,7 +2,8 @@
 // Yi-VL on a converted model folder, for users and for debugging:
 //   npm run yi-vl -- generate --model <onnx-dir> --image <file> --prompt <text> [--history <json>]
 //     [--max-new-tokens N] [--temperature T] [--top-p P] [--top-k K] [--repetition-penalty R] [--seed S]
-//     [--device auto|cuda|cpu|webgpu] [--json] [--logits-out <file>]
+//     [--device auto|cuda|cpu|webgpu] [--json] [--logits-out <file>] [--reference-intake]
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { GenerationParams } from '../gpu-worker/yi-vl/generation/params.ts';
@@ -11,18 +12,23 @@ import { DEVICE_REQUESTS, type DeviceRequest } from '../gpu-worker/yi-vl/pipelin
 import { decode448 } from '../gpu-worker/yi-vl/preprocess/decode.ts';
 import type { Turn } from '../gpu-worker/yi-vl/template/mm-default.ts';
 import { preprocessForYiVl } from '../shared/image/sharp-preprocess.ts';
+import { DEFAULT_IMAGE_LIMITS } from '../shared/image/types.ts';
 
 const USAGE = `usage: yi-vl generate --model <onnx-dir> --image <file> --prompt <text> [--history <json>]
   [--max-new-tokens N] [--temperature T] [--top-p P] [--top-k K] [--repetition-penalty R] [--seed S]
-  [--device auto|cuda|cpu|webgpu] [--json] [--logits-out <file>]
+  [--device auto|cuda|cpu|webgpu] [--json] [--logits-out <file>] [--reference-intake]
 
   --history      JSON array of earlier rounds [{"question": "...", "answer": "..."}], oldest first
   --temperature  0 = greedy; unset = the model's generation_config.json
   --json         print one JSON object (prompt_token_ids with the image as -200, output_token_ids, text,
-                 finish_reason, token counts, timings) instead of streaming the answer
+                 finish_reason, token counts, timings, model_input_sha256 = sha256 of the 448x448 RGB bytes)
+                 instead of streaming the answer
   --logits-out   write the float32 logits at the last prompt position as raw little-endian bytes
-The image goes through the edge's preprocessing: EXIF orientation, padding to a square with (122,116,104),
-bicubic resize to 448x448.`;
+  --reference-intake
+                 prepare the image exactly as 01.AI's reference script does (no EXIF orientation, alpha dropped
+                 keeping the colour under it, ICC profile ignored), for parity checks against it
+The image goes through the API's preprocessing: EXIF orientation, transparency flattened onto (122,116,104),
+ICC profile converted to sRGB, padding to a square with (122,116,104), bicubic resize to 448x448 (PIL-exact).`;
 
 class UsageError extends Error {}
 
@@ -69,6 +75,7 @@ async function generateCommand(argv: string[]): Promise<void> {
       device: { type: 'string' },
       json: { type: 'boolean', default: false },
       'logits-out': { type: 'string' },
+      'reference-intake': { type: 'boolean', default: false },
     },
   });
   if (!values.model || !values.image || values.prompt === undefined) {
@@ -88,8 +95,11 @@ async function generateCommand(argv: string[]): Promise<void> {
   set('seed', num('seed', values.seed, true));
   const history = parseHistory(values.history);
 
-  // The edge's own intake (shared/image): orient, pad to a square with (122,116,104), bicubic to 448×448.
-  const prepared = await preprocessForYiVl(readFileSync(values.image));
+  // The API's own intake (shared/image), or the reference script's; both pad and resize with the PIL-exact port.
+  const prepared = await preprocessForYiVl(readFileSync(values.image), DEFAULT_IMAGE_LIMITS, {
+    exact: true,
+    intake: values['reference-intake'] ? 'reference' : 'product',
+  });
   const rgb = await decode448(prepared.png);
   const engine = await YiVlEngine.load(values.model, { device });
   const s = engine.startup;
@@ -116,7 +126,9 @@ async function generateCommand(argv: string[]): Promise<void> {
     }
     const { prefill_logits: _omit, ...out } = result;
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ ...out, provider: s.provider, dtype: s.dtype, load_ms: s.loadMs })}\n`);
+      const modelInputSha256 = createHash('sha256').update(rgb).digest('hex');
+      const extra = { model_input_sha256: modelInputSha256, provider: s.provider, dtype: s.dtype, load_ms: s.loadMs };
+      process.stdout.write(`${JSON.stringify({ ...out, ...extra })}\n`);
     } else {
       const t = result.timings;
       process.stdout.write('\n');

@@ -30,12 +30,30 @@ function decodeFailure(error: unknown): ProblemError {
   return new ProblemError('image_corrupt', `The image could not be decoded: ${message.split('\n')[0]!.slice(0, 200)}`);
 }
 
-/** Decodes the first frame, applies EXIF orientation and returns 8-bit sRGB RGB with alpha flattened onto the pad colour. */
-export async function decodeRgbWithSharp(bytes: Uint8Array, maxPixels: number): Promise<DecodedRgb> {
+/**
+ * How the upload becomes RGB. `product` (the API's intake) applies EXIF orientation, flattens transparency onto the
+ * pad colour and converts embedded ICC profiles to sRGB. `reference` does what 01.AI's reference script does with
+ * PIL (`Image.open` → pad → `convert("RGB")`): no orientation, alpha dropped (the colour stored under transparent
+ * pixels is kept), ICC profiles ignored — for checking parity with it, not for serving users.
+ */
+export type IntakeMode = 'product' | 'reference';
+
+/** Decodes the first frame to 8-bit RGB (see `IntakeMode` for what happens to orientation, alpha and colour). */
+export async function decodeRgbWithSharp(
+  bytes: Uint8Array,
+  maxPixels: number,
+  mode: IntakeMode = 'product',
+): Promise<DecodedRgb> {
   try {
-    const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated', animated: false })
-      .autoOrient()
-      .flatten({ background: PAD })
+    const reference = mode === 'reference';
+    let img = sharp(bytes, {
+      limitInputPixels: maxPixels,
+      failOn: 'truncated',
+      animated: false,
+      ...(reference ? { ignoreIcc: true } : {}),
+    });
+    img = reference ? img.removeAlpha() : img.autoOrient().flatten({ background: PAD });
+    const { data, info } = await img
       .toColourspace('srgb')
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
@@ -61,6 +79,8 @@ export async function encodePngWithSharp(rgb: Uint8Array, width: number, height:
 export interface PreprocessOptions {
   /** Always use the bit-exact PIL port (≈ 4× slower on a 2 MP downscale); e.g. for offline CLIs and reference runs. */
   exact?: boolean;
+  /** `reference`: the 01.AI reference script's intake, bit for bit (implies `exact`). Default `product`. */
+  intake?: IntakeMode;
 }
 
 export async function padResizeEncode(decoded: DecodedRgb, options: PreprocessOptions = {}): Promise<Uint8Array> {
@@ -87,9 +107,13 @@ export async function preprocessForYiVl(
   options: PreprocessOptions = {},
 ): Promise<PreparedImage> {
   const header = inspectUpload(upload, limits);
-  const [decoded, sha256] = await Promise.all([decodeRgbWithSharp(upload, limits.maxPixels), sha256Hex(upload)]);
+  const intake = options.intake ?? 'product';
+  const [decoded, sha256] = await Promise.all([
+    decodeRgbWithSharp(upload, limits.maxPixels, intake),
+    sha256Hex(upload),
+  ]);
   return {
-    png: await padResizeEncode(decoded, options),
+    png: await padResizeEncode(decoded, { exact: options.exact || intake === 'reference' }),
     format: header.format,
     width: decoded.width,
     height: decoded.height,
