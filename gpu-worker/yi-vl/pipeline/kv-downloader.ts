@@ -3,7 +3,7 @@
 // Identity nodes on the same WebGPU EP whose outputs are requested on the CPU. Used only when rows join or leave a
 // decoding batch; single-stream decode never comes back to the host.
 import ort from 'onnxruntime-node';
-import { Graph } from '../../converter/onnx/graph.ts';
+import { Graph } from '../../onnx/graph.ts';
 import type { KvArray, KvLayout } from './kv-cache.ts';
 
 export function kvIdentityGraph(layout: KvLayout): Uint8Array {
