@@ -12,9 +12,9 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { ValueInfo } from '../onnx/graph.ts';
 import { openCheckpoint } from '../yi-vl/checkpoint/checkpoint.ts';
 import { type BuiltGraph, type WeightDtype, YiVlModelBuilder } from './model-builder.ts';
-import type { ValueInfo } from './onnx/graph.ts';
 import { CONVERTER_VERSION, FORMAT, FORMAT_VERSION } from './version.ts';
 
 export interface ConvertOptions {
@@ -183,7 +183,7 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<Manifest>
 }
 
 /**
- * Writes the experimental in-graph decode loop (`decoder_loop.onnx` + data, see YiVlModelBuilder.buildLoopDecoder)
+ * Writes the experimental in-graph decode loop (`decoder_loop.onnx` + data, see builder/loop-decoder.ts)
  * into `out` beside a conversion of the same checkpoint. Not listed in manifest.json; the pipeline does not use it
  * (docs/performance.md says why).
  */

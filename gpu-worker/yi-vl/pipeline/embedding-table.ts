@@ -3,11 +3,8 @@
 // a run() has a fixed cost that is a visible share of a fast decode step.
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeModel } from '../../converter/onnx/proto.ts';
+import { DataLocation, decodeModel, TensorProto } from '../../onnx/proto.ts';
 import { f16ToF32 } from '../checkpoint/dtypes.ts';
-
-const FLOAT = 1;
-const FLOAT16 = 10;
 
 interface TensorInfo {
   name?: string;
@@ -30,13 +27,14 @@ export class EmbeddingTable {
   static open(dir: string, graphFile: string, vocabSize: number, hiddenSize: number): EmbeddingTable | null {
     const model = decodeModel(readFileSync(join(dir, graphFile))) as { graph?: { initializer?: TensorInfo[] } };
     const t = model.graph?.initializer?.find((i) => i.name === 'embed_tokens.weight');
-    if (t?.dataLocation !== 1 || t.dims?.[0] !== vocabSize || t.dims?.[1] !== hiddenSize) return null;
-    if (t.dataType !== FLOAT && t.dataType !== FLOAT16) return null;
+    if (t?.dataLocation !== DataLocation.EXTERNAL || t.dims?.[0] !== vocabSize || t.dims?.[1] !== hiddenSize)
+      return null;
+    if (t.dataType !== TensorProto.FLOAT && t.dataType !== TensorProto.FLOAT16) return null;
     const ext = Object.fromEntries((t.externalData ?? []).map((e) => [e.key, e.value]));
-    const bytes = t.dataType === FLOAT ? 4 : 2;
+    const bytes = t.dataType === TensorProto.FLOAT ? 4 : 2;
     if (!ext.location || Number(ext.length) !== vocabSize * hiddenSize * bytes) return null;
     const fd = openSync(join(dir, ext.location), 'r');
-    return new EmbeddingTable(fd, Number(ext.offset ?? 0), vocabSize, hiddenSize, t.dataType === FLOAT16);
+    return new EmbeddingTable(fd, Number(ext.offset ?? 0), vocabSize, hiddenSize, t.dataType === TensorProto.FLOAT16);
   }
 
   /** float32 embeddings of `ids`, [ids.length · hidden] */

@@ -7,7 +7,6 @@
 // outputs stay in GPU buffers and become the next step's past, and the host arrays are stale until `toHost()`.
 // The batch-reshaping operations below work on host arrays only and refuse a resident cache.
 import ort from 'onnxruntime-node';
-import type { KvDownloader } from './kv-downloader.ts';
 import type { ModelManifest } from './manifest.ts';
 
 export interface KvLayout {
@@ -18,6 +17,11 @@ export interface KvLayout {
 }
 
 export type KvArray = Float32Array | Uint16Array;
+
+/** A device → host copy of KV tensors, in order (`KvDownloader` on the WebGPU EP). */
+export interface KvHostCopier {
+  download(tensors: readonly ort.Tensor[]): Promise<KvArray[]>;
+}
 
 /** The KV layout of a converted model's decoder. */
 export function kvLayoutOf(m: ModelManifest): KvLayout {
@@ -95,7 +99,7 @@ export class KvCache {
   }
 
   /** Brings a resident cache's contents back into the host arrays (one device→host copy) and frees the device copy. */
-  async toHost(downloader: KvDownloader): Promise<void> {
+  async toHost(downloader: KvHostCopier): Promise<void> {
     if (!this.resident) return;
     const data = await downloader.download(this.resident);
     data.forEach((d, i) => {

@@ -3,8 +3,8 @@
 // Identity nodes on the same WebGPU EP whose outputs are requested on the CPU. Used only when rows join or leave a
 // decoding batch; single-stream decode never comes back to the host.
 import ort from 'onnxruntime-node';
-import { Graph } from '../../converter/onnx/graph.ts';
-import type { KvArray, KvLayout } from './kv-cache.ts';
+import { Graph } from '../../onnx/graph.ts';
+import type { KvArray, KvHostCopier, KvLayout } from './kv-cache.ts';
 
 export function kvIdentityGraph(layout: KvLayout): Uint8Array {
   const g = new Graph('kv_download', null);
@@ -18,7 +18,7 @@ export function kvIdentityGraph(layout: KvLayout): Uint8Array {
   return g.encode({}, 'kv-downloader');
 }
 
-export class KvDownloader {
+export class KvDownloader implements KvHostCopier {
   private constructor(private readonly session: ort.InferenceSession) {}
 
   static async create(

@@ -1,4 +1,5 @@
-// Serialises ModelProto messages with protobufjs from the onnx-subset.proto schema beside this file.
+// Reads and writes ModelProto messages with protobufjs from the onnx-subset.proto schema beside this file: the
+// converter writes graphs with it, the pipeline reads converted graphs' initializer tables with it.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
@@ -6,15 +7,31 @@ import protobuf from 'protobufjs';
 const root = protobuf.loadSync(join(dirname(fileURLToPath(import.meta.url)), 'onnx-subset.proto'));
 export const ModelProto = root.lookupType('onnx.ModelProto');
 
+/** onnx.TensorProto.DataType: element types, as written in `elem_type`, `data_type` and Cast's `to`. */
+export const TensorProto = {
+  FLOAT: 1,
+  UINT8: 2,
+  INT8: 3,
+  INT32: 6,
+  INT64: 7,
+  BOOL: 9,
+  FLOAT16: 10,
+  DOUBLE: 11,
+} as const;
+
+/** onnx.TensorProto.DataLocation: where an initializer's bytes are. */
+export const DataLocation = { DEFAULT: 0, EXTERNAL: 1 } as const;
+
+/** The element types the graphs use, by their onnxruntime-node tensor type names. */
 export const TensorDataType = {
-  float32: 1,
-  uint8: 2,
-  int8: 3,
-  int32: 6,
-  int64: 7,
-  bool: 9,
-  float16: 10,
-  float64: 11,
+  float32: TensorProto.FLOAT,
+  uint8: TensorProto.UINT8,
+  int8: TensorProto.INT8,
+  int32: TensorProto.INT32,
+  int64: TensorProto.INT64,
+  bool: TensorProto.BOOL,
+  float16: TensorProto.FLOAT16,
+  float64: TensorProto.DOUBLE,
 } as const;
 export type DataTypeName = keyof typeof TensorDataType;
 

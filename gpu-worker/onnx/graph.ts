@@ -1,7 +1,7 @@
 // A minimal ONNX graph builder: nodes, inputs/outputs and initializers, with weights streamed to an external file.
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
-import { AttrType, type DataTypeName, encodeModel, TensorDataType } from './proto.ts';
+import { AttrType, DataLocation, type DataTypeName, encodeModel, TensorDataType } from './proto.ts';
 
 export type Dim = number | string;
 export type Attr =
@@ -165,7 +165,7 @@ export class Graph {
     } else {
       if (!this.data) throw new Error(`${this.name}: initializer ${name} needs an external data file`);
       const { offset, length } = this.data.append(bytes);
-      t.dataLocation = 1;
+      t.dataLocation = DataLocation.EXTERNAL;
       t.externalData = [
         { key: 'location', value: this.data.location },
         { key: 'offset', value: String(offset) },
