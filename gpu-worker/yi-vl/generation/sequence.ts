@@ -17,6 +17,16 @@ import { type TextCallback, TextStreamer } from './streamer.ts';
 
 export type ResolvedParams = Required<Omit<GenerationParams, 'seed'>> & { seed?: number };
 
+/**
+ * A per-sequence restriction of the next token (such as a grammar): called on each logits row after the logits
+ * processors and before the sampler, it sets the logits of the ids it forbids to −Infinity. Each sequence has its
+ * own, so rows with and without one can share a batch.
+ */
+export interface LogitsMask {
+  /** `generated`: the ids this sequence has chosen so far. */
+  apply(generated: readonly number[], logits: Float32Array): void;
+}
+
 export interface SequenceOptions {
   tokenizer: SentencePieceTokenizer;
   /** Prompt text ids without the image index (used by the repetition penalty). */
@@ -29,6 +39,7 @@ export interface SequenceOptions {
   eosIds: readonly number[];
   signal?: AbortSignal;
   onText?: TextCallback;
+  logitsMask?: LogitsMask;
 }
 
 export function makeSampler(params: ResolvedParams): { sampler: Sampler; seed: number | null } {
@@ -81,9 +92,12 @@ export class SequenceState {
    * a view into a batched output is fine). Returns the id, and sets `finishReason` when the answer is complete.
    */
   accept(logits: Float32Array): number {
-    // Ids the tokenizer cannot decode (a padded embedding table) are never chosen.
-    const row = this.processors.length > 0 ? logits.slice(0, this.vocab) : logits.subarray(0, this.vocab);
+    // Ids the tokenizer cannot decode (a padded embedding table) are never chosen. The row is only written to
+    // through a copy: `logits` may be a view into a batched output.
+    const mask = this.o.logitsMask;
+    const row = this.processors.length > 0 || mask ? logits.slice(0, this.vocab) : logits.subarray(0, this.vocab);
     applyProcessors(this.processors, this.seen, row);
+    mask?.apply(this.generated, row);
     const id = this.sampler.choose(row);
     this.generated.push(id);
     this.seen.push(id);
