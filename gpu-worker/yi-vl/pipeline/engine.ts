@@ -175,7 +175,6 @@ export class YiVlEngine {
     return {
       dims: this.manifest.dims,
       tokenizer: this.tokenizer,
-      generationConfig: this.generationConfig,
       eosIds: this.startup.eosIds,
       kvLayout: this.kvLayout,
       driver: this.driver,

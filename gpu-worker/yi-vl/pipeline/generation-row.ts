@@ -4,7 +4,7 @@
 // (logits processors → optional logits mask → sampler → stopping criteria → streamer), so a row makes exactly
 // the choices it would make alone; and the result. The KV rows it decodes into belong to the batch.
 import { timingsOf } from '../generation/generate.ts';
-import { type GenerationConfigJson, resolveParams } from '../generation/params.ts';
+import { resolveParams } from '../generation/params.ts';
 import { type LogitsMask, type ResolvedParams, SequenceState } from '../generation/sequence.ts';
 import { renderPrompt, type Turn } from '../template/mm-default.ts';
 import { IMAGE_TOKEN_INDEX, tokenizeWithImage } from '../template/prompt-ids.ts';
@@ -27,7 +27,6 @@ import type { EncodedImage } from './vision-encoder.ts';
 export interface RowModel {
   readonly dims: ModelManifest['dims'];
   readonly tokenizer: SentencePieceTokenizer;
-  readonly generationConfig: GenerationConfigJson;
   readonly eosIds: readonly number[];
   readonly kvLayout: KvLayout;
   readonly driver: DecoderDriver;
@@ -86,7 +85,7 @@ export class GenerationRow {
     this.input = item.input;
     this.run = item.run ?? {};
     const { dims } = model;
-    this.params = resolveParams(this.input.params ?? {}, model.generationConfig);
+    this.params = resolveParams(this.input.params ?? {});
     this.promptIds = promptIdsOf(model.tokenizer, this.input.question, this.input.history);
     this.textIds = this.promptIds.filter((id) => id !== IMAGE_TOKEN_INDEX);
     this.at = this.promptIds.indexOf(IMAGE_TOKEN_INDEX);
