@@ -31,16 +31,7 @@ import { createSessions, type ModelSessions } from './sessions.ts';
 import { TokenEmbedder } from './token-embedder.ts';
 import { VisionEncoder } from './vision-encoder.ts';
 
-export type {
-  BatchItem,
-  BatchOptions,
-  EngineInput,
-  EngineOptions,
-  EngineResult,
-  EngineRun,
-  StartupReport,
-} from './engine-types.ts';
-export { PromptTooLongError } from './engine-types.ts';
+export * from './engine-types.ts';
 
 export class YiVlEngine {
   private readonly driver: DecoderDriver;
