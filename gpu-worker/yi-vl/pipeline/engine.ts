@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
+import { ContextTooLongError } from '../../analyzer-errors.ts';
 import { timingsOf } from '../generation/generate.ts';
 import { eosIdsOf, type GenerationConfigJson, type GenerationParams, resolveParams } from '../generation/params.ts';
 import { type ResolvedParams, SequenceState } from '../generation/sequence.ts';
@@ -68,7 +69,7 @@ export interface StartupReport extends ProviderReport {
   loadMs: number;
 }
 
-export class PromptTooLongError extends Error {
+export class PromptTooLongError extends ContextTooLongError {
   override name = 'PromptTooLongError';
 }
 

@@ -68,6 +68,8 @@ export interface SeedOptions {
   withInput?: boolean;
   image?: Uint8Array;
   params?: Partial<JobRecord['params']>;
+  /** Earlier rounds (a follow-up question). */
+  history?: JobRecord['conversation']['history'];
 }
 
 /** Creates a queued job the way the edge does (input object, job record, then the queue message). */
@@ -99,7 +101,7 @@ export async function seedJob(aws: LocalAws, options: SeedOptions = {}): Promise
       model_width: 448,
       model_height: 448,
     },
-    conversation: { root_id: id, history: [] },
+    conversation: { root_id: id, history: options.history ?? [] },
     webhook_attempts: [],
     attempts: 0,
     ...(options.webhookUrl
