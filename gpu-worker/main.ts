@@ -62,6 +62,8 @@ export async function startWorker(options: {
   config: WorkerConfig;
   analyzer: Analyzer;
   logger?: Logger;
+  /** The clock of job start, queue-deadline and finish times (default: the system clock). */
+  clock?: () => Date;
 }): Promise<WorkerHandle> {
   const { config, analyzer } = options;
   const logger = options.logger ?? createLogger(config.LOG_LEVEL);
@@ -87,7 +89,17 @@ export async function startWorker(options: {
   const jobQueue = new SqsJobQueue(sqsClient, config.JOB_QUEUE_URL);
   const webhookQueue = new SqsJobQueue(sqsClient, config.WEBHOOK_QUEUE_URL);
   const notifier = new JobNotifier(repo, webhookQueue, config.WEBHOOK_RECOVERY_DELAY_SECONDS);
-  const runner = new JobRunner({ store, repo, jobQueue, notifier, analyzer, config, logger, metrics });
+  const runner = new JobRunner({
+    store,
+    repo,
+    jobQueue,
+    notifier,
+    analyzer,
+    config,
+    logger,
+    metrics,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   const deliverer = new WebhookDeliverer({ repo, webhookQueue, config, logger, metrics });
 
   const jobs = new PollLoop({

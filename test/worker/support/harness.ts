@@ -51,9 +51,10 @@ export async function startTestWorker(
   aws: LocalAws,
   analyzer: Analyzer,
   overrides: Record<string, string> = {},
+  clock?: () => Date,
 ): Promise<WorkerHandle> {
   const config = loadWorkerConfig(workerEnv(aws, overrides));
-  return startWorker({ config, analyzer, logger: createLogger(config.LOG_LEVEL) });
+  return startWorker({ config, analyzer, logger: createLogger(config.LOG_LEVEL), ...(clock ? { clock } : {}) });
 }
 
 /** A small, fixed "model input" PNG stand-in; the scripted analyzer only hashes it. */
