@@ -9,7 +9,7 @@ import {
   S3ObjectStore,
   SqsJobQueue,
 } from '../shared/index.ts';
-import { type AnalyzeRequest, type AnalyzeResult, type Analyzer, NonRetryableAnalyzeError } from './analyzer.ts';
+import type { Analyzer } from './analyzer.ts';
 import { credentialsOf, loadWorkerConfig, type ModelEnv, ModelEnvSchema, type WorkerConfig } from './config.ts';
 import { createLogger, type Logger } from './ops/logger.ts';
 import { WorkerMetrics } from './ops/metrics.ts';
@@ -26,8 +26,8 @@ type PipelineModule = typeof import('./yi-vl/pipeline/analyzer.ts');
 const PIPELINE_MODULE = './yi-vl/pipeline/analyzer.ts';
 
 /**
- * The hook where the real model plugs in: with `MODEL_DIR` set, loads the Yi-VL pipeline from gpu-worker/yi-vl and
- * adapts it to the `Analyzer` interface; without it, refuses to start (tests and the local stack pass their own).
+ * The hook where the real model plugs in: with `MODEL_DIR` set, starts the Yi-VL pipeline's `Analyzer`
+ * (gpu-worker/yi-vl/pipeline/analyzer.ts); without it, refuses to start (tests and the local stack pass their own).
  */
 export async function createAnalyzerFromEnv(env: Env): Promise<Analyzer> {
   return createYiVlAnalyzer({ ...parseEnv(ModelEnvSchema, env), MODEL_DIR: env.MODEL_DIR || undefined });
@@ -41,47 +41,13 @@ export async function createYiVlAnalyzer(opts: ModelEnv & { MODEL_DIR?: string |
       'MODEL_DIR is required: folder of the converted Yi-VL model (see scripts/convert.ts), or embed the worker with startWorker({analyzer}) for tests',
     ]);
   const mod = (await import(PIPELINE_MODULE)) as PipelineModule;
-  const model = await mod.YiVlAnalyzer.start(modelDir, {
+  return mod.YiVlAnalyzer.start(modelDir, {
     device: opts.YI_VL_DEVICE,
     maxBatch: opts.YI_VL_MAX_BATCH,
     prefixCache: opts.YI_VL_PREFIX_CACHE,
     imageCacheSize: opts.YI_VL_IMAGE_CACHE_SIZE,
     ...(opts.YI_VL_VISION_BATCH > 0 ? { visionBatch: opts.YI_VL_VISION_BATCH } : {}),
   });
-  return {
-    describe: () => `Yi-VL from ${modelDir} ${JSON.stringify(model.startup ?? {})}`,
-    startupWarnings: () => [
-      ...(model.startup.cpuFallback
-        ? ['the model runs on the CPU: the CUDA execution provider could not be used']
-        : []),
-      ...model.startup.warnings,
-    ],
-    close: () => model.close(),
-    async analyze(req: AnalyzeRequest, signal: AbortSignal): Promise<AnalyzeResult> {
-      const t0 = performance.now();
-      try {
-        const r = await model.analyze(
-          { image: req.image, prompt: req.prompt, history: req.history, params: req.params },
-          signal,
-        );
-        return {
-          text: r.text,
-          finish_reason: r.finish_reason,
-          prompt_tokens: r.prompt_tokens,
-          image_tokens: r.image_tokens,
-          completion_tokens: r.completion_tokens,
-          gpu_ms: r.timings?.total_ms ?? performance.now() - t0,
-        };
-      } catch (err) {
-        const name = err instanceof Error ? err.name : '';
-        const message = err instanceof Error ? err.message : String(err);
-        if (name === 'PromptTooLongError') throw new NonRetryableAnalyzeError('context_too_long', message);
-        if (/decode|unsupported image|corrupt/i.test(message))
-          throw new NonRetryableAnalyzeError('input_invalid', message);
-        throw err;
-      }
-    },
-  };
 }
 
 export interface WorkerHandle {
@@ -96,6 +62,8 @@ export async function startWorker(options: {
   config: WorkerConfig;
   analyzer: Analyzer;
   logger?: Logger;
+  /** The clock of job start, queue-deadline and finish times (default: the system clock). */
+  clock?: () => Date;
 }): Promise<WorkerHandle> {
   const { config, analyzer } = options;
   const logger = options.logger ?? createLogger(config.LOG_LEVEL);
@@ -121,7 +89,17 @@ export async function startWorker(options: {
   const jobQueue = new SqsJobQueue(sqsClient, config.JOB_QUEUE_URL);
   const webhookQueue = new SqsJobQueue(sqsClient, config.WEBHOOK_QUEUE_URL);
   const notifier = new JobNotifier(repo, webhookQueue, config.WEBHOOK_RECOVERY_DELAY_SECONDS);
-  const runner = new JobRunner({ store, repo, jobQueue, notifier, analyzer, config, logger, metrics });
+  const runner = new JobRunner({
+    store,
+    repo,
+    jobQueue,
+    notifier,
+    analyzer,
+    config,
+    logger,
+    metrics,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   const deliverer = new WebhookDeliverer({ repo, webhookQueue, config, logger, metrics });
 
   const jobs = new PollLoop({

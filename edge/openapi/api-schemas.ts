@@ -11,7 +11,7 @@ export const JobLinksSchema = z
   .object({ get: z.string(), cancel: z.string(), events: z.string() })
   .meta({ id: 'JobLinks', description: 'Where to poll, cancel, and catch up on events.' });
 
-export const JobViewSchema = JobRecordSchema.omit({ api_key_id: true, tenant: true, input: true })
+export const JobViewSchema = JobRecordSchema.omit({ api_key_id: true, tenant: true, input: true, run_message_id: true })
   .extend({ input: PublicJobInputSchema, urls: JobLinksSchema })
   .meta({ id: 'Job', description: 'A job as the API shows it.' });
 

@@ -146,17 +146,23 @@ export const JobRecordSchema = z
     webhook: WebhookSettingsSchema.optional(),
     webhook_attempts: z.array(WebhookAttemptSchema).default([]),
     attempts: z.number().int().nonnegative().describe('times a worker started this job'),
+    run_message_id: z
+      .string()
+      .optional()
+      .describe('internal: the queue message whose delivery started the current run (a duplicate message skips it)'),
     metadata: MetadataSchema.optional(),
     idempotency_key: z.string().optional(),
   })
   .meta({ id: 'JobRecord' });
 export type JobRecord = z.infer<typeof JobRecordSchema>;
 
-export type PublicJob = Omit<JobRecord, 'api_key_id' | 'tenant' | 'input'> & { input: Omit<JobInput, 'key'> };
+export type PublicJob = Omit<JobRecord, 'api_key_id' | 'tenant' | 'input' | 'run_message_id'> & {
+  input: Omit<JobInput, 'key'>;
+};
 
-/** What the API returns: the record without internal fields (tenant, key id, storage key). */
+/** What the API returns: the record without internal fields (tenant, key id, storage key, queue message id). */
 export function toPublicJob(job: JobRecord): PublicJob {
-  const { api_key_id: _k, tenant: _t, input, ...rest } = job;
+  const { api_key_id: _k, tenant: _t, input, run_message_id: _m, ...rest } = job;
   const { key: _key, ...publicInput } = input;
   return { ...rest, input: publicInput };
 }

@@ -1,4 +1,5 @@
 // The engine's public types: what a request brings, what it gets back, and how a batch is driven.
+import { ContextTooLongError } from '../../analyzer-errors.ts';
 import type { GenerationParams } from '../generation/params.ts';
 import type { TextCallback } from '../generation/streamer.ts';
 import type { Turn } from '../template/mm-default.ts';
@@ -53,7 +54,7 @@ export interface StartupReport extends ProviderReport {
   loadMs: number;
 }
 
-export class PromptTooLongError extends Error {
+export class PromptTooLongError extends ContextTooLongError {
   override name = 'PromptTooLongError';
 }
 
