@@ -7,7 +7,7 @@
  */
 import { ProblemError } from '../../shared/errors/problem.ts';
 import { sha256Hex } from '../../shared/image/digest.ts';
-import { inspectUpload } from '../../shared/image/intake.ts';
+import { checkCompressedData, inspectUpload } from '../../shared/image/intake.ts';
 import { rgbaToOrientedRgb } from '../../shared/image/orient.ts';
 import { encodePngRgb } from '../../shared/image/png-encode.ts';
 import { padAndResize, YI_VL_PAD_RGB, YI_VL_SIZE } from '../../shared/image/yi-vl-resize.ts';
@@ -31,6 +31,7 @@ export class ImagesBindingProcessor implements ImageProcessor {
 
   async prepare(upload: Uint8Array, limits: ImageLimits): Promise<PreparedImage> {
     const header = inspectUpload(upload, limits);
+    await checkCompressedData(upload, header);
     let transformed: Uint8Array;
     try {
       const result = await this.images

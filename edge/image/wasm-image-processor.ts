@@ -6,7 +6,7 @@
 import { ProblemError } from '../../shared/errors/problem.ts';
 import { sha256Hex } from '../../shared/image/digest.ts';
 import { jpegHasEndMarker } from '../../shared/image/header.ts';
-import { inspectUpload } from '../../shared/image/intake.ts';
+import { checkCompressedData, inspectUpload } from '../../shared/image/intake.ts';
 import { rgbaToOrientedRgb } from '../../shared/image/orient.ts';
 import { encodePngRgb } from '../../shared/image/png-encode.ts';
 import { padAndResize, YI_VL_PAD_RGB, YI_VL_SIZE } from '../../shared/image/yi-vl-resize.ts';
@@ -34,6 +34,7 @@ export class WasmImageProcessor implements ImageProcessor {
     if (header.format === 'jpeg' && !jpegHasEndMarker(upload)) {
       throw new ProblemError('image_corrupt', 'The jpeg image is truncated (no end-of-image marker).');
     }
+    await checkCompressedData(upload, header);
     await initWasmCodecs(this.modules);
     let decoded: Rgba;
     try {

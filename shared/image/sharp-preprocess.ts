@@ -33,7 +33,7 @@ function decodeFailure(error: unknown): ProblemError {
 /** Decodes the first frame, applies EXIF orientation and returns 8-bit sRGB RGB with alpha flattened onto the pad colour. */
 export async function decodeRgbWithSharp(bytes: Uint8Array, maxPixels: number): Promise<DecodedRgb> {
   try {
-    const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated', animated: false })
+    const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error', animated: false })
       .autoOrient()
       .flatten({ background: PAD })
       .toColourspace('srgb')

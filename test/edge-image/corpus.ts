@@ -7,6 +7,7 @@ import sharp, { type Sharp } from 'sharp';
 import type { ProblemCode } from '../../shared/errors/problem.ts';
 import type { ImageFormat } from '../../shared/image/formats.ts';
 import { squarePlacement, YI_VL_PAD_RGB } from '../../shared/image/yi-vl-resize.ts';
+import { damagedJpegs, damagedPngs } from './damaged-corpus.ts';
 
 export type Rgb = readonly [number, number, number];
 
@@ -242,6 +243,12 @@ export async function buildCorpus(): Promise<{ hostile: HostileCase[]; valid: Va
     code: 'image_corrupt',
   });
 
+  // Damaged files the reference decoders refuse (damaged-corpus.ts): the same verdict on every runtime.
+  const damaged = [damagedPngs(png, base, W, H), damagedJpegs(jpeg)];
+  for (const c of damaged.flatMap((d) => d.refused)) {
+    hostile.push({ name: `damaged: ${c.name}`, bytes: c.bytes, code: 'image_corrupt' });
+  }
+
   // --- valid but awkward -----------------------------------------------------------------------------------------
   const valid: ValidCase[] = [];
   const near = 40; // lossy codecs and colour conversion
@@ -461,6 +468,16 @@ export async function buildCorpus(): Promise<{ hostile: HostileCase[]; valid: Va
     height: H,
     probes: probesFor(displayedCorner(1, W, H), { x: W - 20, y: H - 20 }),
   });
+  for (const c of damaged.flatMap((d) => d.quirky)) {
+    valid.push({
+      name: `quirky: ${c.name}`,
+      bytes: c.bytes,
+      format: c.name.startsWith('PNG') ? 'png' : 'jpeg',
+      width: W,
+      height: H,
+      probes: c.intact ? probesFor(displayedCorner(1, W, H), { x: W - 20, y: H - 20 }) : [],
+    });
+  }
   return { hostile, valid };
 }
 
