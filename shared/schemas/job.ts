@@ -55,6 +55,13 @@ export const JobInputSchema = z
     sha256: z.string().regex(/^[0-9a-f]{64}$/),
     model_width: z.number().int().positive(),
     model_height: z.number().int().positive(),
+    prepared_by: z
+      .enum(['edge', 'worker'])
+      .optional()
+      .describe(
+        "who made the model input: absent or 'edge', `key` is the 448×448 PNG; 'worker', `key` is the upload as sent " +
+          '(validated by the edge, too large to decode there) and the worker prepares the model input from it',
+      ),
   })
   .meta({ id: 'JobInput' });
 export type JobInput = z.infer<typeof JobInputSchema>;
@@ -152,11 +159,13 @@ export const JobRecordSchema = z
   .meta({ id: 'JobRecord' });
 export type JobRecord = z.infer<typeof JobRecordSchema>;
 
-export type PublicJob = Omit<JobRecord, 'api_key_id' | 'tenant' | 'input'> & { input: Omit<JobInput, 'key'> };
+export type PublicJob = Omit<JobRecord, 'api_key_id' | 'tenant' | 'input'> & {
+  input: Omit<JobInput, 'key' | 'prepared_by'>;
+};
 
-/** What the API returns: the record without internal fields (tenant, key id, storage key). */
+/** What the API returns: the record without internal fields (tenant, key id, storage key, who prepared the input). */
 export function toPublicJob(job: JobRecord): PublicJob {
   const { api_key_id: _k, tenant: _t, input, ...rest } = job;
-  const { key: _key, ...publicInput } = input;
+  const { key: _key, prepared_by: _by, ...publicInput } = input;
   return { ...rest, input: publicInput };
 }
