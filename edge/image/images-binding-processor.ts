@@ -7,6 +7,7 @@
  * upload that passes the shared checks but that the binding does not transform goes to the worker undecoded.
  */
 import { sha256Hex } from '../../shared/image/digest.ts';
+import { readImageHeader } from '../../shared/image/header.ts';
 import { checkCompressedData, inspectUpload } from '../../shared/image/intake.ts';
 import { rgbaToOrientedRgb } from '../../shared/image/orient.ts';
 import { encodePngRgb } from '../../shared/image/png-encode.ts';
@@ -44,6 +45,9 @@ export class ImagesBindingProcessor implements ImageProcessor {
         })
         .output({ format: 'image/png' });
       const transformed = new Uint8Array(await result.response().arrayBuffer());
+      // Normalising a small off-size result is cheap; a full-size one (a binding that ignored the resize) is not.
+      const made = readImageHeader(transformed, 'png');
+      if (made.width * made.height > 4 * YI_VL_SIZE * YI_VL_SIZE) throw new Error('the binding did not resize');
       await initPngCodec(this.pngWasm);
       out = await decodePngRgba(transformed);
     } catch {
