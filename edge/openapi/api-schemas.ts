@@ -5,7 +5,9 @@ import { JobInputSchema, JobRecordSchema } from '../../shared/schemas/job.ts';
 import { UsageSummarySchema } from '../../shared/schemas/usage.ts';
 
 /** Response shapes of the edge API, built from the shared record schemas so the OpenAPI document cannot drift. */
-export const PublicJobInputSchema = JobInputSchema.omit({ key: true }).meta({ id: 'PublicJobInput' });
+export const PublicJobInputSchema = JobInputSchema.omit({ key: true, prepared_by: true }).meta({
+  id: 'PublicJobInput',
+});
 
 export const JobLinksSchema = z
   .object({ get: z.string(), cancel: z.string(), events: z.string() })

@@ -23,6 +23,7 @@ import { cancelRequested, watchCancel } from './cancel-watch.ts';
 import { queueTtlExpired, RunAbort } from './deadlines.ts';
 import { classifyFailure, errorMessage, InputMissingError } from './errors.ts';
 import { startHeartbeat } from './heartbeat.ts';
+import { modelInputOf } from './model-input.ts';
 import type { JobNotifier } from './notifier.ts';
 import { jobUsageOf, usageRecordOf } from './usage.ts';
 
@@ -214,7 +215,7 @@ export class JobRunner {
       result = await analyzer.analyze(
         {
           jobId: job.id,
-          image: input.body,
+          image: await modelInputOf(job, input.body),
           prompt: job.prompt,
           history: job.conversation.history,
           params: job.params,

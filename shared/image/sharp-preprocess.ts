@@ -48,7 +48,7 @@ export async function decodeRgbWithSharp(
     const reference = mode === 'reference';
     let img = sharp(bytes, {
       limitInputPixels: maxPixels,
-      failOn: 'truncated',
+      failOn: 'error',
       animated: false,
       ...(reference ? { ignoreIcc: true } : {}),
     });

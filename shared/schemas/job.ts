@@ -55,6 +55,13 @@ export const JobInputSchema = z
     sha256: z.string().regex(/^[0-9a-f]{64}$/),
     model_width: z.number().int().positive(),
     model_height: z.number().int().positive(),
+    prepared_by: z
+      .enum(['edge', 'worker'])
+      .optional()
+      .describe(
+        "who made the model input: absent or 'edge', `key` is the 448×448 PNG; 'worker', `key` is the upload as sent " +
+          '(validated by the edge, too large to decode there) and the worker prepares the model input from it',
+      ),
   })
   .meta({ id: 'JobInput' });
 export type JobInput = z.infer<typeof JobInputSchema>;
@@ -157,12 +164,12 @@ export const JobRecordSchema = z
 export type JobRecord = z.infer<typeof JobRecordSchema>;
 
 export type PublicJob = Omit<JobRecord, 'api_key_id' | 'tenant' | 'input' | 'run_message_id'> & {
-  input: Omit<JobInput, 'key'>;
+  input: Omit<JobInput, 'key' | 'prepared_by'>;
 };
 
-/** What the API returns: the record without internal fields (tenant, key id, storage key, queue message id). */
+/** What the API returns: the record without internal fields (tenant, key id, storage key, who prepared the input, queue message id). */
 export function toPublicJob(job: JobRecord): PublicJob {
   const { api_key_id: _k, tenant: _t, input, run_message_id: _m, ...rest } = job;
-  const { key: _key, ...publicInput } = input;
+  const { key: _key, prepared_by: _by, ...publicInput } = input;
   return { ...rest, input: publicInput };
 }
