@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { GenerationParamsSchema } from './generation-params.ts';
-import { JobIdSchema, MetadataSchema, PromptSchema, WEBHOOK_EVENT_TYPES, WebhookEventTypeSchema } from './job.ts';
+import { JobIdSchema, MetadataSchema, QuestionSchema, WEBHOOK_EVENT_TYPES, WebhookEventTypeSchema } from './job.ts';
 
 /**
  * Fields of `POST /v1/jobs`, flat so that they map one-to-one onto multipart form fields.
@@ -8,7 +8,7 @@ import { JobIdSchema, MetadataSchema, PromptSchema, WEBHOOK_EVENT_TYPES, Webhook
  */
 export const JobCreateFieldsSchema = z
   .object({
-    prompt: PromptSchema,
+    prompt: QuestionSchema,
     parent: JobIdSchema.optional().describe('ask a follow-up question about this job’s image'),
     image_url: z.string().max(30_000_000).optional().describe('https URL or data: URL (JSON requests only)'),
     webhook: z

@@ -41,7 +41,15 @@ export const MetadataSchema = z
   })
   .meta({ id: 'Metadata', description: 'Free-form string pairs echoed back on the job and its webhooks (≤ 4 KB).' });
 
+/** The text Yi-VL's template puts where the image goes; a question may not contain it (there is one image). */
+export const IMAGE_PLACEHOLDER = '<image_placeholder>';
+
 export const PromptSchema = z.string().trim().min(1, 'prompt must not be empty').max(MAX_PROMPT_CHARS);
+
+/** A new question: a prompt that does not contain the image placeholder (the worker would refuse it). */
+export const QuestionSchema = PromptSchema.refine((p) => !p.includes(IMAGE_PLACEHOLDER), {
+  message: `prompt must not contain ${IMAGE_PLACEHOLDER}: the template places the one image itself`,
+});
 
 /** What the uploaded image was and what the model received. */
 export const JobInputSchema = z

@@ -97,6 +97,12 @@ describe('auth, limits and error rendering', () => {
       ],
       ['missing prompt', () => json({ image_url: dataUrl(image) }), 422, 'validation_failed'],
       [
+        'prompt with the image placeholder',
+        () => json({ prompt: 'what is <image_placeholder>', image_url: dataUrl(image) }),
+        422,
+        'validation_failed',
+      ],
+      [
         'unknown field',
         () => json({ prompt: 'a', image_url: dataUrl(image), temprature: 1 }),
         422,
