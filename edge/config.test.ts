@@ -41,3 +41,13 @@ test('edge config: every bad variable is named, raw keys are not echoed', () => 
     assert.doesNotMatch(text, /rawsecret/);
   }
 });
+
+test('edge config: WEBHOOK_SIGNING_KEY needs 32 characters, as on the worker', async () => {
+  const env = { ...base, API_KEYS: await apiKeyEntry('k1', 'acme', 'yvl_x') };
+  assert.throws(
+    () => parseEdgeConfig({ ...env, WEBHOOK_SIGNING_KEY: 'k'.repeat(31) }),
+    (err: unknown) =>
+      err instanceof ConfigError && /WEBHOOK_SIGNING_KEY: must be at least 32 characters/.test(err.message),
+  );
+  assert.equal(parseEdgeConfig({ ...env, WEBHOOK_SIGNING_KEY: 'k'.repeat(32) }).WEBHOOK_SIGNING_KEY.length, 32);
+});

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type ApiKeyEntry, parseApiKeys } from '../shared/config/api-keys.ts';
-import { awsEnvShape, type Env, envVar, logEnvShape, parseEnv } from '../shared/config/env.ts';
+import { awsEnvShape, type Env, envVar, logEnvShape, parseEnv, webhookSigningKeyVar } from '../shared/config/env.ts';
 import { parseAllowList } from '../shared/net/address-policy.ts';
 
 const MIB = 1024 * 1024;
@@ -23,10 +23,7 @@ export const edgeEnvShape = {
       }
     })
     .describe('comma-separated key_id:tenant:sha256hex entries'),
-  WEBHOOK_SIGNING_KEY: z
-    .string()
-    .min(16, 'must be at least 16 characters')
-    .describe('master key from which each API key’s webhook secret is derived'),
+  WEBHOOK_SIGNING_KEY: webhookSigningKeyVar,
   MAX_UPLOAD_BYTES: envVar.int('largest accepted image in bytes', 20 * MIB, 1024, 100 * MIB),
   MAX_PIXELS: envVar.int('largest accepted image area in pixels (after orientation)', 50_000_000, 1, 500_000_000),
   MAX_SIDE: envVar.int('largest accepted image side in pixels', 16_384, 1, 65_535),
