@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { type Http2Bindings, type HttpBindings, serve } from '@hono/node-server';
 import { ConfigError } from '../../../shared/config/env.ts';
@@ -7,6 +7,7 @@ import { createApp } from '../../app.ts';
 import { type EdgeConfig, parseEdgeConfig } from '../../config.ts';
 import type { EdgeDeps } from '../../ports.ts';
 import { buildNodeDeps } from './build-deps.ts';
+import { answerClientError } from './client-error.ts';
 import { LingeringClose, type LingerLimits } from './lingering-close.ts';
 import { createPrometheusMetrics, startMetricsServer } from './prometheus.ts';
 
@@ -53,6 +54,7 @@ export async function startEdgeServer(
     config.METRICS_PORT > 0 ? await startMetricsServer(metrics.registry, config.METRICS_PORT, hostname) : null;
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch, port: config.PORT, hostname }, () => resolve(s));
+    s.on('clientError', (err: Error, socket: Socket) => answerClientError(err, socket, lingering, deps.logger));
     // A taken port is a start-up error with a message, not an unhandled 'error' event.
     s.once('error', (err: NodeJS.ErrnoException) => {
       deps.close();
