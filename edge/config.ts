@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type ApiKeyEntry, parseApiKeys } from '../shared/config/api-keys.ts';
-import { awsEnvShape, type Env, envVar, logEnvShape, parseEnv } from '../shared/config/env.ts';
+import { awsEnvShape, type Env, envVar, logEnvShape, parseEnv, webhookSigningKeyVar } from '../shared/config/env.ts';
 import { parseAllowList } from '../shared/net/address-policy.ts';
 
 const MIB = 1024 * 1024;
@@ -23,10 +23,7 @@ export const edgeEnvShape = {
       }
     })
     .describe('comma-separated key_id:tenant:sha256hex entries'),
-  WEBHOOK_SIGNING_KEY: z
-    .string()
-    .min(16, 'must be at least 16 characters')
-    .describe('master key from which each API key’s webhook secret is derived'),
+  WEBHOOK_SIGNING_KEY: webhookSigningKeyVar,
   MAX_UPLOAD_BYTES: envVar.int('largest accepted image in bytes', 20 * MIB, 1024, 100 * MIB),
   MAX_PIXELS: envVar.int('largest accepted image area in pixels (after orientation)', 50_000_000, 1, 500_000_000),
   MAX_SIDE: envVar.int('largest accepted image side in pixels', 16_384, 1, 65_535),
@@ -51,6 +48,26 @@ export const edgeEnvShape = {
   IMAGE_FETCH_MAX_REDIRECTS: envVar.int('redirects followed when fetching image_url', 3, 0, 10),
   WAIT_POLL_MS: envVar.int('how often Prefer: wait re-reads the job record', 500, 20, 5_000),
   PORT: envVar.int('HTTP port of the Node server', 8787, 0, 65_535),
+  LINGER_MAX_SECONDS: envVar.int(
+    'after an answer sent before the request fully arrived, how long the Node server keeps reading and discarding it before closing (0: close at once)',
+    30,
+    0,
+    120,
+  ),
+  LINGER_IDLE_SECONDS: envVar.int(
+    'the Node server stops that lingering sooner when nothing arrives for this long',
+    5,
+    1,
+    60,
+  ),
+  LINGER_MAX_BYTES: z.coerce
+    .number({ message: 'must be a whole number' })
+    .int({ message: 'must be a whole number' })
+    .min(0)
+    .optional()
+    .describe(
+      'most bytes the Node server discards while lingering (default: 64 MiB or 2 × MAX_UPLOAD_BYTES, the larger)',
+    ),
   METRICS_PORT: envVar.int('port of the Node server’s Prometheus /metrics listener (0: off)', 0, 0, 65_535),
   ALLOW_PRIVATE_TARGETS: z
     .string()

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { awsEnvShape, type Env, envVar, logEnvShape, parseEnv } from '../shared/config/env.ts';
+import { awsEnvShape, type Env, envVar, logEnvShape, parseEnv, webhookSigningKeyVar } from '../shared/config/env.ts';
 import { parseAllowList } from '../shared/net/address-policy.ts';
 
 /** How the Yi-VL pipeline runs; read by `createAnalyzerFromEnv` (also on its own, e.g. by the local stack). */
@@ -27,10 +27,7 @@ export const workerEnvSchema = z.object({
   AWS_SECRET_ACCESS_KEY: z.string().optional().describe('static credentials; unset to use the SDK credential chain'),
   AWS_SESSION_TOKEN: z.string().optional(),
   WEBHOOK_QUEUE_URL: envVar.url('SQS queue URL of the webhook delivery queue'),
-  WEBHOOK_SIGNING_KEY: z
-    .string()
-    .min(32, 'must be at least 32 characters (per-key webhook secrets are derived from it)')
-    .describe('deployment master key; each API key signs webhooks with a secret derived from it'),
+  WEBHOOK_SIGNING_KEY: webhookSigningKeyVar,
   ALLOW_PRIVATE_TARGETS: z
     .string()
     .default('')

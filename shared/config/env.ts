@@ -69,6 +69,21 @@ export const awsEnvShape = {
   JOB_QUEUE_URL: envVar.url('SQS queue URL of the job queue'),
 };
 
+/**
+ * The master key every API key's webhook secret is derived from (`deriveWebhookSecret`). The edge hands the derived
+ * secrets out and the worker signs with them, so both refuse the same keys: fewer than 32 characters (the local stack
+ * generates 52, the CDK stack 64).
+ */
+export const WEBHOOK_SIGNING_KEY_MIN_LENGTH = 32;
+
+export const webhookSigningKeyVar = z
+  .string()
+  .min(
+    WEBHOOK_SIGNING_KEY_MIN_LENGTH,
+    `must be at least ${WEBHOOK_SIGNING_KEY_MIN_LENGTH} characters (each API key’s webhook secret is derived from it)`,
+  )
+  .describe('master key from which each API key’s webhook secret is derived');
+
 export const logEnvShape = {
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
