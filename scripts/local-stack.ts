@@ -78,8 +78,6 @@ function readModelChoice(env: NodeJS.ProcessEnv): ModelChoice | null {
 
 async function prepareChosenModel(choice: ModelChoice, dataDir: string): Promise<{ dir: string; label: string }> {
   const { source, env: cfg, dtype } = choice;
-  const what = source.kind === 'hub' ? `pull from ${cfg.HF_ENDPOINT}, ` : '';
-  log(`MODEL=${choice.value}: using its ${dtype} conversion, made on first start (${what}convert, verify)`);
   const t0 = performance.now();
   const prepared = await prepareModel({
     source,
@@ -132,6 +130,13 @@ async function main() {
   const dataDir = resolve(env.LOCAL_DATA_DIR ?? '.local');
   mkdirSync(join(dataDir, 's3'), { recursive: true });
   const modelChoice = readModelChoice(env);
+  if (modelChoice) {
+    const steps =
+      modelChoice.source.kind === 'hub'
+        ? `pull from ${modelChoice.env.HF_ENDPOINT}, convert, verify`
+        : 'convert, verify';
+    log(`MODEL=${modelChoice.value} (${modelChoice.dtype}): prepared once (${steps}), reused on later starts`);
+  }
   const generatedKey = !env.LOCAL_API_KEY;
   const apiKey = env.LOCAL_API_KEY ?? generateApiKey();
 

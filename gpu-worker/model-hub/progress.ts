@@ -74,7 +74,7 @@ export function pullProgress(sink: ProgressSink, opts: ProgressOptions = {}): (e
               ? ', all here already\n'
               : `, ${formatBytes(toFetch)} to download (${formatBytes(e.freeBytes)} free)\n`),
         );
-        if (toFetch > 0) draw(true);
+        if (toFetch > 0 && tty) draw(true);
         return;
       }
       case 'bytes':

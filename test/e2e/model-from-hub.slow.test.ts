@@ -64,7 +64,7 @@ describe('MODEL=<hub repository> npm start', { timeout: 300_000 }, () => {
     const out = stack.output();
     assert.match(
       out,
-      /\[local\] MODEL=01-ai\/Yi-VL-6B: using its int4 conversion, made on first start \(pull from http:\/\/127\.0\.0\.1:\d+, convert, verify\)/,
+      /\[local\] MODEL=01-ai\/Yi-VL-6B \(int4\): prepared once \(pull from http:\/\/127\.0\.0\.1:\d+, convert, verify\), reused on later starts/,
     );
     assert.match(
       out,
