@@ -32,6 +32,8 @@ export interface DownloadOptions {
   retries?: number;
   /** first retry delay, doubled per attempt up to 30 s (default 1000) */
   retryDelayMs?: number;
+  /** an attempt that receives no byte for this long is dropped and resumed (default 60 000) */
+  stallTimeoutMs?: number;
 }
 
 export interface DownloadResult {
@@ -52,6 +54,13 @@ export class ChecksumError extends Error {
         'the file was discarded (run the pull again; a mirror or proxy may be serving a damaged copy)',
     );
     this.name = 'ChecksumError';
+  }
+}
+
+export class StalledError extends Error {
+  constructor(path: string, ms: number) {
+    super(`${path}: no data for ${ms / 1000} s`);
+    this.name = 'StalledError';
   }
 }
 
@@ -106,6 +115,7 @@ export async function downloadVerified(
             onBytes(n.length);
           },
           opts.signal,
+          opts.stallTimeoutMs ?? 60_000,
         );
         if (have + got !== file.size)
           throw new Error(`${file.path}: the connection closed after ${have + got} of ${file.size} bytes`);
@@ -136,41 +146,59 @@ export async function downloadVerified(
   }
 }
 
-/** Streams bytes `from…` of the file into `part` (appending), passing each chunk to `onChunk`; returns the count. */
+/**
+ * Streams bytes `from…` of the file into `part` (appending), passing each chunk to `onChunk`; returns the count.
+ * A watchdog drops a connection that stays open but sends nothing for `stallTimeoutMs` (retried, resumed).
+ */
 async function appendFromHub(
   at: HubLocation,
   file: RepoFile,
   part: string,
   from: number,
   onChunk: (chunk: Buffer) => void,
-  signal: AbortSignal | undefined,
+  outer: AbortSignal | undefined,
+  stallTimeoutMs: number,
 ): Promise<number> {
+  const stall = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => stall.abort(new StalledError(file.path, stallTimeoutMs)), stallTimeoutMs);
+  };
+  const signal = outer ? AbortSignal.any([outer, stall.signal]) : stall.signal;
   const baseFetch = at.fetch ?? fetch;
-  const blob = await downloadFile({
-    repo: at.repo,
-    path: file.path,
-    revision: at.revision,
-    hubUrl: at.hubUrl,
-    ...(at.accessToken ? { accessToken: at.accessToken } : {}),
-    fetch: (input, init) => baseFetch(input, { ...init, ...(signal ? { signal } : {}) }),
-    // Plain HTTP with Range requests: resumable, and the same bytes whether the Hub stores the file in LFS or Xet.
-    xet: false,
-  });
-  if (!blob) throw new Error(`${file.path}: not found in ${at.repo} at ${at.revision}`);
-  if (blob.size !== file.size)
-    throw new Error(`${file.path}: the Hub serves ${blob.size} bytes, its listing says ${file.size}`);
-  const body = from > 0 ? blob.slice(from) : blob;
-  let got = 0;
-  const meter = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      got += chunk.length;
-      if (from + got > file.size) return cb(new Error(`${file.path}: more bytes than the file has (Range ignored?)`));
-      onChunk(chunk);
-      cb(null, chunk);
-    },
-  });
-  const source = Readable.fromWeb(body.stream() as NodeReadableStream<Uint8Array>);
-  const sink = createWriteStream(part, { flags: 'a' });
-  await (signal ? pipeline(source, meter, sink, { signal }) : pipeline(source, meter, sink));
-  return got;
+  arm();
+  try {
+    const blob = await downloadFile({
+      repo: at.repo,
+      path: file.path,
+      revision: at.revision,
+      hubUrl: at.hubUrl,
+      ...(at.accessToken ? { accessToken: at.accessToken } : {}),
+      fetch: (input, init) => baseFetch(input, { ...init, signal }),
+      // Plain HTTP with Range requests: resumable, and the same bytes whether the Hub stores the file in LFS or Xet.
+      xet: false,
+    });
+    if (!blob) throw new Error(`${file.path}: not found in ${at.repo} at ${at.revision}`);
+    if (blob.size !== file.size)
+      throw new Error(`${file.path}: the Hub serves ${blob.size} bytes, its listing says ${file.size}`);
+    const body = from > 0 ? blob.slice(from) : blob;
+    let got = 0;
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        got += chunk.length;
+        if (from + got > file.size) return cb(new Error(`${file.path}: more bytes than the file has (Range ignored?)`));
+        arm();
+        onChunk(chunk);
+        cb(null, chunk);
+      },
+    });
+    const source = Readable.fromWeb(body.stream() as NodeReadableStream<Uint8Array>);
+    await pipeline(source, meter, createWriteStream(part, { flags: 'a' }), { signal });
+    return got;
+  } catch (err) {
+    throw stall.signal.aborted && !outer?.aborted ? stall.signal.reason : err;
+  } finally {
+    clearTimeout(timer);
+  }
 }

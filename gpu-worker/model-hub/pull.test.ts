@@ -138,6 +138,15 @@ describe('pull from the Hub (loopback server answering the Hub routes)', () => {
     );
   });
 
+  test('a connection that stalls is dropped after the stall timeout and resumed', { timeout: 60_000 }, async () => {
+    const out = freshDir();
+    hub.fault(REPO, SHARD1, { kind: 'stall', afterBytes: 2_000_000 });
+    const mark = hub.requests.length;
+    await pull(out, { stallTimeoutMs: 2000 });
+    assert.equal(sha256(join(out, SHARD1)), sha256(join(repoDir, SHARD1)));
+    assert.ok(contentRequests(mark).some((q) => /^bytes=[1-9]\d*-/.test(q.range ?? '')));
+  });
+
   test('a corrupted download is caught by its sha256, discarded, and fetched again by the next pull', async () => {
     const out = freshDir();
     hub.fault(REPO, SHARD2, { kind: 'corrupt' });

@@ -30,6 +30,7 @@ export interface PullOptions {
   concurrency?: number;
   retries?: number;
   retryDelayMs?: number;
+  stallTimeoutMs?: number;
   freeBytes?: FreeSpaceReader;
   onEvent?: (event: PullEvent) => void;
   signal?: AbortSignal;
@@ -247,6 +248,7 @@ export async function pullRepo(opts: PullOptions): Promise<PullResult> {
         onBytes: (delta) => emit({ type: 'bytes', path: f.path, delta }),
         ...(opts.retries !== undefined ? { retries: opts.retries } : {}),
         ...(opts.retryDelayMs !== undefined ? { retryDelayMs: opts.retryDelayMs } : {}),
+        ...(opts.stallTimeoutMs !== undefined ? { stallTimeoutMs: opts.stallTimeoutMs } : {}),
       });
       fetchedBytes += r.fetched;
       stamp.files[f.path] = { size: f.size, checksum: checksumKey(f) };
