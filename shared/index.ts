@@ -4,6 +4,7 @@ export * from './aws/s3-object-store.ts';
 export * from './aws/sqs-job-queue.ts';
 export * from './config/api-keys.ts';
 export * from './config/env.ts';
+export * from './crypto/sha256.ts';
 export * from './errors/problem.ts';
 export * from './ids.ts';
 export * from './jobs/job-repository.ts';

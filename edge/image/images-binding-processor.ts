@@ -6,7 +6,7 @@
  * comes back (RGBA, another size) is normalised to the port's contract: 448×448 RGB, alpha on the pad colour. An
  * upload that passes the shared checks but that the binding does not transform goes to the worker undecoded.
  */
-import { sha256Hex } from '../../shared/image/digest.ts';
+import { sha256Hex } from '../../shared/crypto/sha256.ts';
 import { readImageHeader } from '../../shared/image/header.ts';
 import { checkCompressedData, inspectUpload } from '../../shared/image/intake.ts';
 import { rgbaToOrientedRgb } from '../../shared/image/orient.ts';

@@ -7,8 +7,9 @@
  * they pass the same checks and go to the job as uploaded (a DeferredImage) for the worker to prepare exactly as the
  * Node edge would. Which images the API accepts does not depend on where the edge runs.
  */
+
+import { sha256Hex } from '../../shared/crypto/sha256.ts';
 import { ProblemError } from '../../shared/errors/problem.ts';
-import { sha256Hex } from '../../shared/image/digest.ts';
 import { jpegHasEndMarker } from '../../shared/image/header.ts';
 import { checkCompressedData, inspectUpload } from '../../shared/image/intake.ts';
 import { rgbaToOrientedRgb } from '../../shared/image/orient.ts';

@@ -10,7 +10,7 @@ import { encodeJobMessage } from '../../shared/schemas/queue-message.ts';
 import { keys } from '../../shared/storage/keys.ts';
 import type { Principal } from '../http/auth.ts';
 import type { DeferredImage, PreparedImage } from '../image/image-processor.ts';
-import type { EdgeLogger } from '../logger.ts';
+import { type EdgeLogger, errorSummary } from '../logger.ts';
 import type { EdgeDeps } from '../ports.ts';
 import { fingerprintOf } from './canonical.ts';
 import { type Claim, type IdempotencyStore, idempotencyKeyHash } from './idempotency.ts';
@@ -305,8 +305,4 @@ async function followUp(
       history: [...parent.conversation.history, { question: parent.prompt, answer: parent.output.text }],
     },
   };
-}
-
-export function errorSummary(err: unknown): { name: string; message: string } {
-  return err instanceof Error ? { name: err.name, message: err.message } : { name: 'unknown', message: String(err) };
 }

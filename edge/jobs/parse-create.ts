@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { sha256Hex } from '../../shared/config/api-keys.ts';
+import { sha256Hex } from '../../shared/crypto/sha256.ts';
 import { ProblemError } from '../../shared/errors/problem.ts';
 import { type JobCreateFields, JobCreateFieldsSchema } from '../../shared/schemas/job-create.ts';
 import { validationProblem } from '../http/problem-response.ts';

@@ -6,8 +6,8 @@
  * differently, squares too large to materialise, and `exact: true` use the bit-exact PIL port.
  */
 import sharp from 'sharp';
+import { sha256Hex } from '../crypto/sha256.ts';
 import { ProblemError } from '../errors/problem.ts';
-import { sha256Hex } from './digest.ts';
 import { inspectUpload } from './intake.ts';
 import { DEFAULT_IMAGE_LIMITS, type ImageLimits, type PreparedImage } from './types.ts';
 import { padAndResize, squarePlacement, YI_VL_PAD_RGB, YI_VL_SIZE } from './yi-vl-resize.ts';
