@@ -181,7 +181,7 @@ describe('infra/docker/Dockerfile', () => {
   });
 
   test('the commands the entry script runs are commands of the release', async () => {
-    const { ENTRIES } = await import('../../infra/release/build-worker-release.ts');
+    const { ENTRIES } = await import('../../scripts/release/build-worker-release.ts');
     assert.ok('yi-vl-worker' in ENTRIES && 'yi-vl-pull-model' in ENTRIES);
     for (const entry of Object.values(ENTRIES)) assert.ok(existsSync(join(ROOT, entry)), entry);
   });

@@ -20,7 +20,7 @@ import {
   NODE_RUNTIME,
   type ReleaseManifest,
   releaseSourceHash,
-} from '../../infra/release/build-worker-release.ts';
+} from '../../scripts/release/build-worker-release.ts';
 import { type LocalAws, startLocalAws } from '../support/local-aws.ts';
 import { seedJob, waitForStatus, workerEnv } from '../worker/support/harness.ts';
 

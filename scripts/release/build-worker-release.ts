@@ -9,7 +9,7 @@
  *   share/                       the tokenizer and the ONNX schema, at their source paths
  *   RELEASE.json                 versions, the CUDA provider (if any) and the source hash
  *
- *   tsx infra/release/build-worker-release.ts [--out dist] [--cuda-provider <dir|npm spec>] [--keep-dir]
+ *   tsx scripts/release/build-worker-release.ts [--out dist] [--cuda-provider <dir|npm spec>] [--keep-dir]
  *
  * `--cuda-provider` adds onnxruntime's CUDA provider (libonnxruntime_providers_cuda.so + _shared.so) from a folder
  * or an npm package; the build refuses one whose onnxruntime version differs from onnxruntime-node's core library.
@@ -129,7 +129,7 @@ function releaseRewrites(): Plugin {
           }
         } else if (/import\.meta\b/.test(text) && !IMPORT_META_OK.has(relative(REPO_ROOT, args.path))) {
           throw new Error(
-            `${relative(REPO_ROOT, args.path)} uses import.meta: add a rule to REWRITES in infra/release/build-worker-release.ts so the bundle finds its files`,
+            `${relative(REPO_ROOT, args.path)} uses import.meta: add a rule to REWRITES in scripts/release/build-worker-release.ts so the bundle finds its files`,
           );
         }
         return { contents: text, loader: 'ts' };
@@ -193,7 +193,7 @@ function walk(dir: string, out: string[] = []): string[] {
  */
 export function releaseSourceHash(cudaProvider?: string): string {
   const h = createHash('sha256');
-  const roots = ['shared', 'gpu-worker', 'scripts', 'bench', 'infra/docker', 'infra/lib', 'infra/release'];
+  const roots = ['shared', 'gpu-worker', 'scripts', 'bench', 'infra/docker', 'infra/lib'];
   const files = roots
     .flatMap((r) => walk(join(REPO_ROOT, r)))
     .filter((f) => !/\.test\.ts$/.test(f))
