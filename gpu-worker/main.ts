@@ -19,6 +19,7 @@ import { JobRunner } from './runtime/job-runner.ts';
 import { JobNotifier } from './runtime/notifier.ts';
 import { PollLoop } from './runtime/poll-loop.ts';
 import { WebhookDeliverer } from './webhooks/delivery-worker.ts';
+import { checkCudaProvider } from './yi-vl/pipeline/cuda-provider-check.ts';
 
 type PipelineModule = typeof import('./yi-vl/pipeline/analyzer.ts');
 
@@ -40,6 +41,11 @@ export async function createYiVlAnalyzer(opts: ModelEnv & { MODEL_DIR?: string |
     throw new ConfigError([
       'MODEL_DIR is required: folder of the converted Yi-VL model (see scripts/convert.ts), or embed the worker with startWorker({analyzer}) for tests',
     ]);
+  // A CUDA provider from another onnxruntime version is refused here, before onnxruntime would try to load it.
+  if (opts.YI_VL_DEVICE === 'auto' || opts.YI_VL_DEVICE === 'cuda') {
+    const check = checkCudaProvider();
+    if (check.status === 'mismatch') throw new ConfigError([check.message!]);
+  }
   const mod = (await import(PIPELINE_MODULE)) as PipelineModule;
   return mod.YiVlAnalyzer.start(modelDir, {
     device: opts.YI_VL_DEVICE,
@@ -208,8 +214,13 @@ export async function runWorkerProcess(
   try {
     analyzer = await makeAnalyzer(config);
   } catch (err) {
+    if (err instanceof ConfigError) {
+      // A refusal the operator must fix (no MODEL_DIR, a CUDA provider from another onnxruntime): one line each.
+      for (const problem of err.problems) process.stderr.write(`gpu-worker: ${problem}\n`);
+      process.exit(78);
+    }
     logger.fatal({ err }, 'could not load the model');
-    process.exit(err instanceof ConfigError ? 78 : 1);
+    process.exit(1);
   }
   const handle = await startWorker({ config, analyzer, logger });
   let signalled = false;
