@@ -8,9 +8,6 @@ const MIB = 1024 * 1024;
 export const edgeEnvShape = {
   ...awsEnvShape,
   ...logEnvShape,
-  AWS_ACCESS_KEY_ID: z.string().optional().describe('static credentials (else the SDK default chain)'),
-  AWS_SECRET_ACCESS_KEY: z.string().optional(),
-  AWS_SESSION_TOKEN: z.string().optional(),
   WEBHOOK_QUEUE_URL: envVar.url('SQS queue URL of the webhook delivery queue'),
   API_KEYS: z
     .string()
@@ -27,6 +24,12 @@ export const edgeEnvShape = {
   MAX_UPLOAD_BYTES: envVar.int('largest accepted image in bytes', 20 * MIB, 1024, 100 * MIB),
   MAX_PIXELS: envVar.int('largest accepted image area in pixels (after orientation)', 50_000_000, 1, 500_000_000),
   MAX_SIDE: envVar.int('largest accepted image side in pixels', 16_384, 1, 65_535),
+  WORKERS_MAX_PIXELS: envVar.int(
+    'Workers only: largest image the isolate decodes itself (WebAssembly codecs); larger ones are prepared by the worker',
+    6_000_000,
+    1,
+    500_000_000,
+  ),
   QUEUE_TTL_SECONDS: envVar.int('how long a job may wait for a worker before it fails', 86_400, 10, 14 * 86_400),
   RATE_LIMIT_PER_MINUTE: envVar.int('requests per minute per API key on this instance (0: off)', 600, 0),
   MAX_QUEUE_DEPTH: envVar.int('visible + delayed job messages above which creates get 429 (0: off)', 10_000, 0),

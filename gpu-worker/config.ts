@@ -23,9 +23,6 @@ export type ModelEnv = z.infer<typeof ModelEnvSchema>;
 export const workerEnvSchema = z.object({
   ...awsEnvShape,
   ...logEnvShape,
-  AWS_ACCESS_KEY_ID: z.string().optional().describe('static credentials; unset to use the SDK credential chain'),
-  AWS_SECRET_ACCESS_KEY: z.string().optional().describe('static credentials; unset to use the SDK credential chain'),
-  AWS_SESSION_TOKEN: z.string().optional(),
   WEBHOOK_QUEUE_URL: envVar.url('SQS queue URL of the webhook delivery queue'),
   WEBHOOK_SIGNING_KEY: webhookSigningKeyVar,
   ALLOW_PRIVATE_TARGETS: z
@@ -76,15 +73,6 @@ export const workerEnvSchema = z.object({
 export type WorkerConfig = z.infer<typeof workerEnvSchema>;
 
 /** Explicit credentials when the config carries them (embedded workers), else undefined: the SDK chain decides. */
-export function credentialsOf(config: WorkerConfig) {
-  if (!config.AWS_ACCESS_KEY_ID || !config.AWS_SECRET_ACCESS_KEY) return undefined;
-  return {
-    accessKeyId: config.AWS_ACCESS_KEY_ID,
-    secretAccessKey: config.AWS_SECRET_ACCESS_KEY,
-    ...(config.AWS_SESSION_TOKEN ? { sessionToken: config.AWS_SESSION_TOKEN } : {}),
-  };
-}
-
 /** Parses the environment; throws `ConfigError` naming every missing or invalid variable. */
 export function loadWorkerConfig(env: Env): WorkerConfig {
   return parseEnv(workerEnvSchema, env);

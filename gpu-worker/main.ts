@@ -1,16 +1,7 @@
 import { pathToFileURL } from 'node:url';
-import {
-  ConfigError,
-  createS3Client,
-  createSqsClient,
-  type Env,
-  JobRepository,
-  parseEnv,
-  S3ObjectStore,
-  SqsJobQueue,
-} from '../shared/index.ts';
+import { ConfigError, createAwsClients, type Env, JobRepository, parseEnv } from '../shared/index.ts';
 import type { Analyzer } from './analyzer.ts';
-import { credentialsOf, loadWorkerConfig, type ModelEnv, ModelEnvSchema, type WorkerConfig } from './config.ts';
+import { loadWorkerConfig, type ModelEnv, ModelEnvSchema, type WorkerConfig } from './config.ts';
 import { createLogger, type Logger } from './ops/logger.ts';
 import { WorkerMetrics } from './ops/metrics.ts';
 import { startOpsServer } from './ops/server.ts';
@@ -74,26 +65,11 @@ export async function startWorker(options: {
   const { config, analyzer } = options;
   const logger = options.logger ?? createLogger(config.LOG_LEVEL);
   const metrics = new WorkerMetrics();
-  const credentials = credentialsOf(config);
-  const s3Client = createS3Client({
-    region: config.AWS_REGION,
-    ...(credentials ? { credentials } : {}),
-    ...(config.AWS_ENDPOINT_URL_S3 ? { endpoint: config.AWS_ENDPOINT_URL_S3 } : {}),
-    forcePathStyle: config.S3_FORCE_PATH_STYLE,
-  });
-  const sqsClient = createSqsClient({
-    region: config.AWS_REGION,
-    ...(credentials ? { credentials } : {}),
-    ...(config.AWS_ENDPOINT_URL_SQS ? { endpoint: config.AWS_ENDPOINT_URL_SQS } : {}),
-  });
-  const store = new S3ObjectStore({
-    bucket: config.S3_BUCKET,
-    client: s3Client,
-    conditionalWrites: config.S3_CONDITIONAL_WRITES,
-  });
+  const aws = createAwsClients(config);
+  const { store } = aws;
   const repo = new JobRepository(store);
-  const jobQueue = new SqsJobQueue(sqsClient, config.JOB_QUEUE_URL);
-  const webhookQueue = new SqsJobQueue(sqsClient, config.WEBHOOK_QUEUE_URL);
+  const jobQueue = aws.queue(config.JOB_QUEUE_URL);
+  const webhookQueue = aws.queue(config.WEBHOOK_QUEUE_URL);
   const notifier = new JobNotifier(repo, webhookQueue, config.WEBHOOK_RECOVERY_DELAY_SECONDS);
   const runner = new JobRunner({
     store,
@@ -130,7 +106,7 @@ export async function startWorker(options: {
   });
   const sweeper = config.JOB_DLQ_URL
     ? (() => {
-        const dlq = new SqsJobQueue(sqsClient, config.JOB_DLQ_URL);
+        const dlq = aws.queue(config.JOB_DLQ_URL);
         const s = new DlqSweeper({ dlq, runner, logger, metrics });
         return new PollLoop({
           name: 'dlq-sweeper',
@@ -183,8 +159,7 @@ export async function startWorker(options: {
         ]);
         await analyzer.close().catch((err: unknown) => logger.warn({ err }, 'analyzer close failed'));
         await ops.close();
-        s3Client.destroy();
-        sqsClient.destroy();
+        aws.destroy();
         logger.info('worker stopped');
       })();
       return stopped;

@@ -1,4 +1,5 @@
 // The contract shared by the edge and the GPU worker. Neither side imports the other; both import this.
+export * from './aws/clients.ts';
 export * from './aws/errors.ts';
 export * from './aws/s3-object-store.ts';
 export * from './aws/sqs-job-queue.ts';

@@ -67,6 +67,9 @@ export const awsEnvShape = {
     .default('native')
     .describe('native: the store enforces If-None-Match/If-Match; emulated: HEAD-then-PUT for stores without them'),
   JOB_QUEUE_URL: envVar.url('SQS queue URL of the job queue'),
+  AWS_ACCESS_KEY_ID: z.string().optional().describe('static credentials; unset to use the SDK credential chain'),
+  AWS_SECRET_ACCESS_KEY: z.string().optional().describe('static credentials; unset to use the SDK credential chain'),
+  AWS_SESSION_TOKEN: z.string().optional(),
 };
 
 /**
