@@ -47,9 +47,11 @@ export class ScriptedAnalyzer implements Analyzer {
       image_tokens: 1024,
     };
     const tokens: string[] = [];
+    // A job asking for JSON gets the same tokens as a JSON document (what a constrained decoder would produce).
+    const structured = req.params.response_format && req.params.response_format.type !== 'text';
     const done = (finish: AnalyzeResult['finish_reason']): AnalyzeResult => ({
       ...base,
-      text: tokens.join(' '),
+      text: structured ? JSON.stringify({ answer: tokens.join(' '), tokens: tokens.length }) : tokens.join(' '),
       finish_reason: finish,
       completion_tokens: tokens.length,
       gpu_ms: Math.max(1, performance.now() - t0),
