@@ -24,7 +24,7 @@ describe('structured answers through the worker (real S3/SQS on loopback, in-pro
     assert.equal(job.status, 'succeeded');
     assert.equal(job.output?.finish_reason, 'stop');
     assert.deepEqual(job.output?.json, JSON.parse(job.output!.text));
-    assert.equal((job.output?.json as { tokens: number }).tokens, 2);
+    assert.equal((job.output!.json as { tokens: number }).tokens, 2);
 
     const delivery = await waitFor('job.succeeded webhook', async () =>
       s.receiver.forJob(job.id).find((d) => d.type === 'job.succeeded'),
