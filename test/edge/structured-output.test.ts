@@ -122,4 +122,18 @@ describe('response_format on POST /v1/jobs (real S3/SQS)', () => {
     assert.equal(((await badShape.json()) as Problem).errors?.[0]?.path, 'response_format.json_schema');
     assert.deepEqual(await footprint(), before);
   });
+
+  test('GET /openapi.json describes response_format (JSON and multipart) and output.json', async () => {
+    const doc = (await (await h.call('/openapi.json', { key: null })).json()) as {
+      components: { schemas: Record<string, { properties?: Record<string, unknown>; oneOf?: unknown[] }> };
+      paths: Record<string, Record<string, { requestBody: { content: Record<string, { schema: unknown }> } }>>;
+    };
+    const schemas = doc.components.schemas;
+    assert.ok(schemas.JobCreateRequest?.properties?.response_format);
+    assert.ok(schemas.ResponseFormat, 'ResponseFormat component');
+    assert.ok(schemas.JsonSchemaFormat?.properties?.schema);
+    assert.ok(schemas.JobOutput?.properties?.json);
+    const multipart = JSON.stringify(doc.paths['/v1/jobs']?.post?.requestBody.content['multipart/form-data']);
+    assert.match(multipart, /response_format/);
+  });
 });
