@@ -62,12 +62,19 @@ export class GrammarCache {
     readonly capacity: number,
   ) {}
 
-  static async create(tokenizer: SentencePieceTokenizer, capacity = DEFAULT_GRAMMAR_CACHE_SIZE): Promise<GrammarCache> {
+  /**
+   * `eosTokenIds`: the model's EOS ids (generation_config.json), which end a constrained answer like "###" does;
+   * the tokenizer's EOS when left out.
+   */
+  static async create(
+    tokenizer: SentencePieceTokenizer,
+    options: { eosTokenIds?: readonly number[]; capacity?: number } = {},
+  ): Promise<GrammarCache> {
     const xg = await initXGrammar();
-    const vocabulary = await grammarVocabulary(tokenizer);
+    const vocabulary = await grammarVocabulary(tokenizer, options.eosTokenIds);
     // XGrammar's own cache has no size limit; this class bounds it instead.
     const compiler = await xg.GrammarCompiler.createGrammarCompiler(vocabulary.info, false);
-    return new GrammarCache(compiler, vocabulary, capacity);
+    return new GrammarCache(compiler, vocabulary, options.capacity ?? DEFAULT_GRAMMAR_CACHE_SIZE);
   }
 
   get size(): number {

@@ -12,9 +12,8 @@ import { initXGrammar, type TokenizerInfo } from './xgrammar.ts';
 export interface GrammarVocabulary {
   info: TokenizerInfo;
   vocabSize: number;
-  /** tokens that end a constrained answer once the document is complete */
+  /** tokens that end a constrained answer once the document is complete (EOS ids and "###") */
   stopTokenIds: number[];
-  eosId: number;
 }
 
 /** The pieces in the form XGrammar's byte_fallback decoder expects ("" for pieces that decode to nothing). */
@@ -28,23 +27,35 @@ export function grammarPieces(tokenizer: SentencePieceTokenizer): string[] {
   return out;
 }
 
-/** EOS, plus the single piece that spells Yi-VL's stop string when the vocabulary has one. */
-export function grammarStopTokens(tokenizer: SentencePieceTokenizer): number[] {
-  const ids = [tokenizer.eosId];
+/**
+ * The model's EOS ids (generation_config.json: 7 for Yi-VL-6B, 2 for 34B; the tokenizer's EOS when not given), plus
+ * the single piece that spells Yi-VL's stop string when the vocabulary has one.
+ */
+export function grammarStopTokens(tokenizer: SentencePieceTokenizer, eosTokenIds?: readonly number[]): number[] {
+  const ids = new Set(eosTokenIds?.length ? eosTokenIds : [tokenizer.eosId]);
   const stop = tokenizer.pieceToId(STOP_STRING);
-  if (stop !== tokenizer.model.unkId) ids.push(stop);
-  return ids;
+  if (stop !== tokenizer.model.unkId) ids.add(stop);
+  return [...ids];
 }
 
-const cache = new WeakMap<SentencePieceTokenizer, Promise<GrammarVocabulary>>();
+const cache = new WeakMap<SentencePieceTokenizer, Map<string, Promise<GrammarVocabulary>>>();
 
-/** Built once per tokenizer (about 0.3 s for 64,000 pieces). */
-export function grammarVocabulary(tokenizer: SentencePieceTokenizer): Promise<GrammarVocabulary> {
-  let entry = cache.get(tokenizer);
+/** Built once per tokenizer and set of EOS ids (about 0.3 s for 64,000 pieces). */
+export function grammarVocabulary(
+  tokenizer: SentencePieceTokenizer,
+  eosTokenIds?: readonly number[],
+): Promise<GrammarVocabulary> {
+  const stopTokenIds = grammarStopTokens(tokenizer, eosTokenIds);
+  let perTokenizer = cache.get(tokenizer);
+  if (!perTokenizer) {
+    perTokenizer = new Map();
+    cache.set(tokenizer, perTokenizer);
+  }
+  const key = stopTokenIds.join(',');
+  let entry = perTokenizer.get(key);
   if (!entry) {
     entry = (async () => {
       const xg = await initXGrammar();
-      const stopTokenIds = grammarStopTokens(tokenizer);
       const info = await xg.TokenizerInfo.createTokenizerInfo(
         grammarPieces(tokenizer),
         'byte_fallback',
@@ -52,9 +63,9 @@ export function grammarVocabulary(tokenizer: SentencePieceTokenizer): Promise<Gr
         tokenizer.vocabSize,
         stopTokenIds,
       );
-      return { info, vocabSize: tokenizer.vocabSize, stopTokenIds, eosId: tokenizer.eosId };
+      return { info, vocabSize: tokenizer.vocabSize, stopTokenIds };
     })();
-    cache.set(tokenizer, entry);
+    perTokenizer.set(key, entry);
   }
   return entry;
 }
