@@ -20,7 +20,6 @@ import {
 } from '../../../shared/structured/regex-subset.ts';
 import { decimalRangeGrammar } from './number-grammar.ts';
 
-const OPEN_INTEGER = BigInt(MAX_NUMBER_MAGNITUDE) - 1n;
 const OPEN_DECIMAL = BigInt(MAX_NUMBER_MAGNITUDE) * 10n ** BigInt(NUMBER_FRACTION_DIGITS) - 1n;
 
 /** Shared rules: the free-form JSON value that `{}` (any) and `json_object` generate. */
@@ -158,12 +157,9 @@ class GrammarWriter {
         return '("true" | "false")';
       case 'literal':
         return `(${node.texts.map(ebnfLiteral).join(' | ')})`;
-      case 'number': {
-        const open = node.fractionDigits === 0 ? OPEN_INTEGER : OPEN_DECIMAL;
-        const min = node.min < -open ? -open : node.min;
-        const max = node.max > open ? open : node.max;
-        return this.rule(decimalRangeGrammar(min, max, node.fractionDigits));
-      }
+      case 'number':
+        // The checker already bounded both ends (±10^15 where the schema gives no bound).
+        return this.rule(decimalRangeGrammar(node.min, node.max, node.fractionDigits));
       case 'string': {
         const { minLength: a, maxLength: b } = node;
         const reps = b === null ? (a === 0 ? '*' : `{${a},}`) : b === 0 ? '' : `{${a},${b}}`;
