@@ -92,6 +92,12 @@ async function parseMultipart(req: Request, maxImageBytes: number): Promise<Crea
       } catch {
         errors.push({ path: 'metadata', message: 'must be a JSON object of string values' });
       }
+    } else if (name === 'response_format') {
+      try {
+        raw[name] = JSON.parse(text);
+      } catch {
+        errors.push({ path: 'response_format', message: 'must be a JSON object (a JSON-encoded text field)' });
+      }
     } else raw[name] = text;
   }
   if (errors.length) throw new ProblemError('validation_failed', 'One or more fields are invalid.', { errors });

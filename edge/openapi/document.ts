@@ -96,6 +96,11 @@ export function openApiDocument(): Json {
                       properties: {
                         image: { type: 'string', contentMediaType: 'application/octet-stream' },
                         metadata: { type: 'string', description: 'JSON object of strings' },
+                        response_format: {
+                          type: 'string',
+                          contentMediaType: 'application/json',
+                          description: 'the ResponseFormat object, JSON-encoded',
+                        },
                       },
                     },
                   ],

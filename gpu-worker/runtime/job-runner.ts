@@ -25,6 +25,7 @@ import { classifyFailure, errorMessage, InputMissingError } from './errors.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import { modelInputOf } from './model-input.ts';
 import type { JobNotifier } from './notifier.ts';
+import { structuredOutputOf } from './structured-output.ts';
 import { jobUsageOf, usageRecordOf } from './usage.ts';
 
 export type JobRunnerConfig = Pick<
@@ -244,6 +245,7 @@ export class JobRunner {
       ? {
           text: ending.result.text,
           finish_reason: ending.result.finish_reason,
+          ...structuredOutputOf(ending.result.text, ending.result.finish_reason, job.params.response_format),
           prompt_tokens: ending.result.prompt_tokens,
           completion_tokens: ending.result.completion_tokens,
         }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ResponseFormatSchema } from '../structured/response-format.ts';
 
 /**
  * Sampling settings a client may set per job, and the defaults of every entry point (API, worker, CLI, benchmarks):
@@ -28,6 +29,9 @@ export const GenerationParamsSchema = z
       .min(0)
       .max(2 ** 32 - 1)
       .optional(),
+    response_format: ResponseFormatSchema.optional().describe(
+      'constrain the answer to JSON (any object, or a JSON Schema); absent means free text',
+    ),
   })
   .meta({ id: 'GenerationParams', description: 'Sampling settings; temperature 0 selects greedy decoding.' });
 

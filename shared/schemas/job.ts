@@ -79,6 +79,13 @@ export const JobOutputSchema = z
   .object({
     text: z.string(),
     finish_reason: z.enum(FINISH_REASONS),
+    json: z
+      .unknown()
+      .optional()
+      .describe(
+        'the answer parsed, for response_format json_object / json_schema: present only when finish_reason is ' +
+          'stop and the text parses (and validates against the schema)',
+      ),
     prompt_tokens: z.number().int().nonnegative(),
     completion_tokens: z.number().int().nonnegative(),
   })

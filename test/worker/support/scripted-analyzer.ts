@@ -70,9 +70,12 @@ export class ScriptedAnalyzer implements Analyzer {
       image_tokens: 1024,
     };
     const tokens: string[] = [];
+    // A job asking for JSON gets the same tokens as a JSON document (what a constrained decoder would produce).
+    const format = req.params?.response_format;
+    const structured = format !== undefined && format.type !== 'text';
     const done = (finish: AnalyzeResult['finish_reason']): AnalyzeResult => ({
       ...base,
-      text: tokens.join(' '),
+      text: structured ? JSON.stringify({ answer: tokens.join(' '), tokens: tokens.length }) : tokens.join(' '),
       finish_reason: finish,
       completion_tokens: tokens.length,
       gpu_ms: Math.max(1, performance.now() - t0),
