@@ -6,7 +6,8 @@
  * accepted upload ÷ CPU time of sharp alone per image (goal ≤ 1.15). Throughput is printed too, but on a small
  * machine it also measures the other processes' share of the cores. Then the model-input PNG at several
  * compression levels: CPU to write and store it (edge), to fetch and decode it (worker), and its size.
- * BENCH_SECONDS (default 3) bounds each measurement; the whole run takes ~10 × that.
+ * BENCH_SECONDS (default 3) bounds each measurement; the whole run takes ~10 × that. BENCH_EDGE_CPU_PROF=<dir>
+ * runs the edge process under `node --cpu-prof` and writes its profile (open it in Chrome DevTools) into <dir>.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -25,6 +26,7 @@ import { padAndResize, YI_VL_SIZE } from '../shared/image/yi-vl-resize.ts';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const CONCURRENCIES = [1, 4, 16];
 const PNG_LEVELS = [0, 1, 2, 6, 9];
+const PROFILE_DIR = process.env.BENCH_EDGE_CPU_PROF;
 const KEY = 'yvl_bench_key_0123456789abcdef0123';
 
 interface Result {
@@ -82,11 +84,20 @@ async function photoLikeJpeg(width: number, height: number): Promise<Uint8Array>
   return new Uint8Array(await sharp(noise).jpeg({ quality: 85 }).toBuffer());
 }
 
-async function startChild(script: string, env: Record<string, string>, ipc = false): Promise<[ChildProcess, string]> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(script, import.meta.url))], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit', ...(ipc ? (['ipc'] as const) : [])],
-  });
+async function startChild(
+  script: string,
+  env: Record<string, string>,
+  ipc = false,
+  nodeFlags: string[] = [],
+): Promise<[ChildProcess, string]> {
+  const child = spawn(
+    process.execPath,
+    [...nodeFlags, '--import', 'tsx', fileURLToPath(new URL(script, import.meta.url))],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit', ...(ipc ? (['ipc'] as const) : [])],
+    },
+  );
   const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
   return [child, line];
 }
@@ -113,6 +124,7 @@ async function main(): Promise<void> {
       MAX_CONCURRENT_UPLOADS: '0',
     },
     true,
+    PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [],
   );
   const { url } = JSON.parse(edgeLine) as { url: string };
   const edgeCpu = async (): Promise<NodeJS.CpuUsage> => {
