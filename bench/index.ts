@@ -4,7 +4,8 @@
  * same process: (a) pipeline decode vs a bare session.run chain, and in-place vs copied KV binding; (b) fused
  * (GQA + SimplifiedLayerNorm) vs plain-op decoder; (c) TTFT split; (d) batched vision and batched decode vs one
  * by one; (e) system-prompt KV reuse and image-feature cache hit vs miss; (f) structured answers: grammar mask per
- * token beside a decoder step, schema compile cache miss vs hit. Models are random-weight tiny/small
+ * token beside a decoder step, schema compile cache miss vs hit, constrained vs free decode tok/s through the
+ * engine. Models are random-weight tiny/small
  * presets converted into a temp dir. BENCH_BUDGET_S (default 420) bounds the run: sections that would start after
  * it are skipped and say so. BENCH_PRESET=tiny|small (default small) picks the model; BENCH_THREADS (default 1);
  * BENCH_ONLY=<text> runs only the sections whose title contains it.

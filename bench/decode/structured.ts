@@ -1,14 +1,17 @@
-// `npm run bench` section for structured answers: the grammar's per-token cost at the Yi vocabulary (64,000 pieces)
-// beside one decoder step of the same model in the same run, and schema compile time, cache miss vs hit.
+// `npm run bench` sections for structured answers: the grammar's per-token cost at the Yi vocabulary (64,000 pieces)
+// beside one decoder step of the same model in the same run, and schema compile time, cache miss vs hit; then
+// constrained vs unconstrained decode tok/s through the engine (interleaved rounds, same engine, same run).
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { SeededRandom } from '../../gpu-worker/yi-vl/generation/sampler.ts';
 import { GrammarCache } from '../../gpu-worker/yi-vl/grammar/compiled-grammars.ts';
 import { GrammarConstraint, isAllowed } from '../../gpu-worker/yi-vl/grammar/matcher.ts';
+import { type EngineInput, YiVlEngine } from '../../gpu-worker/yi-vl/pipeline/engine.ts';
 import { readManifest } from '../../gpu-worker/yi-vl/pipeline/manifest.ts';
+import { testImageRgb } from '../../gpu-worker/yi-vl/pipeline/testing/tiny-model.ts';
 import { loadYiTokenizer } from '../../gpu-worker/yi-vl/tokenizer/yi-tokenizer.ts';
 import { bareChainTokensPerSecond } from './bare-chain.ts';
-import { fmt, median } from './measure.ts';
+import { abMedians, fmt, line, median } from './measure.ts';
 import type { BenchContext, Section } from './sections.ts';
 
 /** The example schemas of docs/api.md ("Structured answers"). */
@@ -137,4 +140,54 @@ const structuredOutput: Section = {
   },
 };
 
-export const STRUCTURED_SECTIONS: Section[] = [structuredOutput];
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+const DECODE_TOKENS = Number(process.env.BENCH_STRUCTURED_TOKENS ?? 48);
+
+/**
+ * Constrained rows write `{"description": "…"}`: inside a free string, where the grammar's masks cost the most
+ * (many pieces only partly decided), and where a random-weight model keeps writing, so the constrained answers run
+ * to max_new_tokens like the free ones. Each round uses its own seed, the same for both sides.
+ */
+const constrainedDecode: Section = {
+  name: 'structured answers: constrained vs unconstrained decode tok/s through the engine',
+  async run(ctx: BenchContext) {
+    const engine = await YiVlEngine.load(ctx.modelDir, { device: 'cpu', intraOpNumThreads: ctx.threads });
+    const schema = {
+      type: 'object',
+      properties: { description: { type: 'string' } },
+      required: ['description'],
+      additionalProperties: false,
+    };
+    let round = 0;
+    const input = (structured: boolean): EngineInput => ({
+      rgb: testImageRgb(1),
+      question: 'Describe the image as JSON.',
+      params: { temperature: 0.9, topK: 50, topP: 0.95, seed: 7 + (round >> 1), maxNewTokens: DECODE_TOKENS },
+      ...(structured ? { responseFormat: { type: 'json_schema', json_schema: { name: 'description', schema } } } : {}),
+    });
+    const tokens: { free: number[]; constrained: number[] } = { free: [], constrained: [] };
+    const decodeTps = async (structured: boolean) => {
+      const r = await engine.analyze(input(structured));
+      round++;
+      (structured ? tokens.constrained : tokens.free).push(r.completion_tokens);
+      return r.timings.tokens_per_second;
+    };
+    try {
+      const { a, b, as, bs } = await abMedians(
+        ROUNDS,
+        () => decodeTps(true),
+        () => decodeTps(false),
+      );
+      const ratios = as.map((x, i) => x / bs[i]!);
+      return [
+        line('decode tok/s: constrained vs free', ['constrained', a, ' tok/s'], ['free', b, ' tok/s']),
+        `  per-round ratios ${ratios.map((x) => fmt(x, 3)).join(' ')}  (median ${fmt(median(ratios), 3)}); ` +
+          `tokens per answer constrained ${median(tokens.constrained)}, free ${median(tokens.free)}; ${ROUNDS} rounds`,
+      ];
+    } finally {
+      await engine.close();
+    }
+  },
+};
+
+export const STRUCTURED_SECTIONS: Section[] = [structuredOutput, constrainedDecode];

@@ -140,6 +140,7 @@ export class YiVlAnalyzer implements Analyzer {
         question: req.prompt,
         ...(req.history ? { history: req.history } : {}),
         params: toEngineParams(req.params),
+        ...(req.params?.response_format ? { responseFormat: req.params.response_format } : {}),
       },
     };
     return new Promise<EngineResult>((resolve, reject) => {

@@ -24,6 +24,9 @@ export class StepDecode implements DecodeStrategy {
 
   async advance(cache: KvCache, rows: readonly GenerationRow[]): Promise<void> {
     const V = this.driver.vocabSize;
+    // masked rows' next masks depend only on the tokens chosen so far: started before the decoder call
+    const masks = Promise.all(rows.map((r) => r.prepareChoice()));
+    masks.catch(() => {}); // awaited below; a decoder failure must not leave it unhandled
     const embeds = await this.embedder.step(rows.map((r) => r.lastToken));
     const logits = await this.driver.run(
       cache,
@@ -31,6 +34,7 @@ export class StepDecode implements DecodeStrategy {
       1,
       rows.map((r) => r.length),
     );
+    await masks;
     rows.forEach((row, b) => {
       row.step(logits.subarray(b * V, (b + 1) * V));
     });

@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { eosIdsOf, type GenerationConfigJson } from '../generation/params.ts';
+import { RowGrammars } from '../grammar/row-grammars.ts';
 import type { Turn } from '../template/mm-default.ts';
 import { IMAGE_TOKEN_INDEX } from '../template/prompt-ids.ts';
 import type { SentencePieceTokenizer } from '../tokenizer/tokenizer.ts';
@@ -41,6 +42,8 @@ export class YiVlEngine {
   /** the one decode strategy today: one JS-sampled token per row per decoder call */
   private readonly stepDecode: DecodeStrategy;
   private prefix: PrefixCache | null = null;
+  /** constrained rows' grammars (the compiled-grammar cache is made on the first response_format) */
+  readonly grammars: RowGrammars;
 
   private constructor(
     readonly dir: string,
@@ -64,6 +67,7 @@ export class YiVlEngine {
     const table = EmbeddingTable.open(dir, manifest.graphs.embedTokens.file, llm.vocabSize, llm.hiddenSize);
     this.embedder = new TokenEmbedder(sessions.embed, table);
     this.stepDecode = new StepDecode(this.driver, this.embedder);
+    this.grammars = new RowGrammars(tokenizer, startup.eosIds);
   }
 
   static async load(dir: string, opts: EngineOptions = {}): Promise<YiVlEngine> {
@@ -173,8 +177,13 @@ export class YiVlEngine {
       prefix: this.prefix,
       vision: this.vision,
       toHost: (...caches) => this.toHost(...caches),
-      // the place to choose another strategy for a batch (e.g. K tokens per run for greedy rows)
+      // the place to choose another strategy for a batch (e.g. K tokens per run for greedy rows); rows with
+      // `needsPerStepDecision` (a grammar) need the JS step
       decodeFor: () => this.stepDecode,
+      rowOptionsFor: async (input) => {
+        const logitsMask = await this.grammars.maskFor(input.responseFormat);
+        return logitsMask ? { logitsMask } : {};
+      },
     };
   }
 
