@@ -1,66 +1,32 @@
 // The JSON Schema subset that structured answers support: checked at job creation (on every edge runtime, so plain
 // TypeScript, no code generation) and turned into a small tree of nodes that the worker compiles into a grammar.
-// Problems carry the JSON Pointer (RFC 6901) of the schema location they are about.
+// Problems carry the JSON Pointer (RFC 6901) of the schema location they are about. One class walks the schema: its
+// per-keyword checks share the current pointer, the problem list and the $ref table, which is why it stays in one
+// file of about 500 lines; the vocabulary is in schema-node.ts and the size bounds in schema-bounds.ts.
 import { parseRegexSubset, type RegexNode, RegexSubsetError, regexMaxChars } from './regex-subset.ts';
+import { maxDocumentBytes, satisfiableRefs } from './schema-bounds.ts';
+import {
+  bigMax,
+  bigMin,
+  type CompiledSchema,
+  escapePointerToken,
+  isPlainObject,
+  jsonType,
+  MAX_NUMBER_MAGNITUDE,
+  NUMBER_FRACTION_DIGITS,
+  SCHEMA_LIMITS,
+  type SchemaAnalysis,
+  type SchemaLimits,
+  type SchemaNode,
+  type SchemaProblem,
+  scaledCeil,
+  scaledFloor,
+  unescapePointerToken,
+  utf8Length,
+} from './schema-node.ts';
 
-/** Size limits of a schema; each problem names the limit it broke. */
-export const SCHEMA_LIMITS = {
-  /** UTF-8 bytes of the schema serialised as JSON */
-  maxBytes: 32 * 1024,
-  /** nesting of schema objects (each subschema one level) */
-  maxDepth: 24,
-  /** subschemas in the whole schema */
-  maxNodes: 1024,
-  /** properties of one object */
-  maxProperties: 128,
-  /** values of one enum */
-  maxEnumValues: 256,
-  /** minLength / maxLength */
-  maxStringLength: 4096,
-  /** minItems / maxItems */
-  maxItems: 1024,
-  /** characters of one pattern */
-  maxPatternLength: 1000,
-} as const;
-export type SchemaLimits = { [K in keyof typeof SCHEMA_LIMITS]: number };
-
-/** Numbers are generated with at most this many digits after the point. */
-export const NUMBER_FRACTION_DIGITS = 6;
-/** Largest magnitude of a bound, and of a number generated where the schema gives no bound. */
-export const MAX_NUMBER_MAGNITUDE = 1e15;
-
-export type SchemaNode =
-  | { kind: 'any' }
-  | { kind: 'any_object' }
-  | { kind: 'null' }
-  | { kind: 'boolean' }
-  /** enum / const: the JSON texts of the allowed values */
-  | { kind: 'literal'; texts: string[] }
-  /** integers in [min, max] (fractionDigits 0), or decimals scaled by 10^fractionDigits */
-  | { kind: 'number'; min: bigint; max: bigint; fractionDigits: number }
-  | { kind: 'string'; minLength: number; maxLength: number | null }
-  | { kind: 'pattern'; regex: RegexNode }
-  | { kind: 'array'; items: SchemaNode; minItems: number; maxItems: number | null }
-  | { kind: 'object'; properties: { name: string; required: boolean; node: SchemaNode }[] }
-  | { kind: 'any_of'; options: SchemaNode[] }
-  /** another location of the same schema ("#", "#/$defs/x") */
-  | { kind: 'ref'; pointer: string };
-
-export interface SchemaProblem {
-  /** JSON Pointer into the schema ("" is the schema itself) */
-  pointer: string;
-  message: string;
-}
-
-export interface CompiledSchema {
-  root: SchemaNode;
-  /** the node of every location a $ref points at (and "" for the root) */
-  refs: Map<string, SchemaNode>;
-}
-
-export type SchemaAnalysis =
-  | { ok: true; schema: CompiledSchema; maxBytes: number }
-  | { ok: false; problems: SchemaProblem[] };
+export * from './schema-bounds.ts';
+export * from './schema-node.ts';
 
 const ANNOTATIONS = new Set([
   'title',
@@ -101,58 +67,6 @@ const HINTS: Record<string, string> = {
   not: 'not supported',
   if: 'not supported',
 };
-
-export function escapePointerToken(token: string): string {
-  return token.replaceAll('~', '~0').replaceAll('/', '~1');
-}
-function unescapePointerToken(token: string): string {
-  return token.replaceAll('~1', '/').replaceAll('~0', '~');
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function jsonType(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'array';
-  if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number';
-  return typeof v;
-}
-
-function utf8Length(s: string): number {
-  return new TextEncoder().encode(s).byteLength;
-}
-
-/** Exact value of a finite double's shortest decimal form, as numerator / 10^scale. */
-function decimalOf(x: number): { num: bigint; scale: number } {
-  const m = /^(-?)(\d+)(?:\.(\d+))?(?:e([+-]\d+))?$/.exec(String(x));
-  if (!m) throw new RangeError(`not a finite number: ${x}`);
-  const [, sign, int, frac = '', exp = '0'] = m;
-  let digits = BigInt(int! + frac);
-  let scale = frac.length - Number(exp);
-  if (scale < 0) {
-    digits *= 10n ** BigInt(-scale);
-    scale = 0;
-  }
-  return { num: sign ? -digits : digits, scale };
-}
-
-/** floor / ceil of x · 10^digits, exactly. */
-export function scaledFloor(x: number, digits: number): bigint {
-  const { num, scale } = decimalOf(x);
-  const shifted = num * 10n ** BigInt(digits);
-  const div = 10n ** BigInt(scale);
-  const q = shifted / div;
-  return shifted % div !== 0n && shifted < 0n ? q - 1n : q;
-}
-export function scaledCeil(x: number, digits: number): bigint {
-  const { num, scale } = decimalOf(x);
-  const shifted = num * 10n ** BigInt(digits);
-  const div = 10n ** BigInt(scale);
-  const q = shifted / div;
-  return shifted % div !== 0n && shifted > 0n ? q + 1n : q;
-}
 
 class Analyzer {
   readonly problems: SchemaProblem[] = [];
@@ -522,128 +436,6 @@ class Analyzer {
       else properties.push({ name, required: true, node: { kind: 'any' } });
     }
     return { kind: 'object', properties };
-  }
-}
-
-function bigMax(a: bigint, b: bigint): bigint {
-  return a > b ? a : b;
-}
-function bigMin(a: bigint, b: bigint): bigint {
-  return a < b ? a : b;
-}
-
-/**
- * Upper bound on the UTF-8 bytes of any document the grammar generates for the node (Infinity when unbounded), or
- * -Infinity when no document exists. Layout is fixed: `{"a": 1, "b": [1, 2]}` (", " and ": ", no other
- * whitespace); a generated string character is at most 4 bytes (raw UTF-8) and a pattern character at most 6
- * (a \u00XX escape of a control character the pattern asks for).
- */
-export function maxDocumentBytes(schema: CompiledSchema, node: SchemaNode = schema.root): number {
-  const memo = new Map<string, number>();
-  const visiting = new Set<string>();
-  const bytes = (n: SchemaNode): number => {
-    switch (n.kind) {
-      case 'any':
-      case 'any_object':
-        return Number.POSITIVE_INFINITY;
-      case 'null':
-        return 4;
-      case 'boolean':
-        return 5;
-      case 'literal':
-        return Math.max(...n.texts.map(utf8Length));
-      case 'number': {
-        const magnitude = (v: bigint) => (v < 0n ? -v : v);
-        const big = bigMax(magnitude(n.min), magnitude(n.max));
-        const intDigits = (big / 10n ** BigInt(n.fractionDigits)).toString().length;
-        return (n.min < 0n ? 1 : 0) + intDigits + (n.fractionDigits ? 1 + n.fractionDigits : 0);
-      }
-      case 'string':
-        return n.maxLength === null ? Number.POSITIVE_INFINITY : 2 + 4 * n.maxLength;
-      case 'pattern':
-        return 2 + 6 * regexMaxChars(n.regex);
-      case 'array': {
-        if (n.maxItems === 0) return 2;
-        const item = bytes(n.items);
-        if (item === Number.NEGATIVE_INFINITY) return n.minItems === 0 ? 2 : item;
-        if (n.maxItems === null) return Number.POSITIVE_INFINITY;
-        return 2 + n.maxItems * item + 2 * (n.maxItems - 1);
-      }
-      case 'object': {
-        let total = 2;
-        let present = 0;
-        for (const p of n.properties) {
-          const v = bytes(p.node);
-          if (v === Number.NEGATIVE_INFINITY) {
-            if (p.required) return v;
-            continue;
-          }
-          total += utf8Length(JSON.stringify(p.name)) + 2 + v;
-          present++;
-        }
-        return total + 2 * Math.max(0, present - 1);
-      }
-      case 'any_of':
-        return Math.max(...n.options.map(bytes));
-      case 'ref': {
-        const cached = memo.get(n.pointer);
-        if (cached !== undefined) return cached;
-        if (visiting.has(n.pointer)) return Number.POSITIVE_INFINITY;
-        visiting.add(n.pointer);
-        const v = bytes(schema.refs.get(n.pointer)!);
-        visiting.delete(n.pointer);
-        memo.set(n.pointer, v);
-        return v;
-      }
-    }
-  };
-  return bytes(node);
-}
-
-/**
- * Which referenced locations can produce a finite document (least fixed point: a location is satisfiable when its
- * node is, counting only references already known to be satisfiable).
- */
-export function satisfiableRefs(schema: CompiledSchema): Set<string> {
-  const ok = new Set<string>();
-  const sat = (n: SchemaNode): boolean => {
-    switch (n.kind) {
-      case 'array':
-        return n.minItems === 0 || sat(n.items);
-      case 'object':
-        return n.properties.every((p) => !p.required || sat(p.node));
-      case 'any_of':
-        return n.options.some(sat);
-      case 'ref':
-        return ok.has(n.pointer);
-      default:
-        return true;
-    }
-  };
-  for (let changed = true; changed; ) {
-    changed = false;
-    for (const [pointer, node] of schema.refs)
-      if (!ok.has(pointer) && sat(node)) {
-        ok.add(pointer);
-        changed = true;
-      }
-  }
-  return ok;
-}
-
-/** Whether a node can produce a document, given the satisfiable references. */
-export function nodeSatisfiable(node: SchemaNode, satisfiable: ReadonlySet<string>): boolean {
-  switch (node.kind) {
-    case 'array':
-      return node.minItems === 0 || nodeSatisfiable(node.items, satisfiable);
-    case 'object':
-      return node.properties.every((p) => !p.required || nodeSatisfiable(p.node, satisfiable));
-    case 'any_of':
-      return node.options.some((o) => nodeSatisfiable(o, satisfiable));
-    case 'ref':
-      return satisfiable.has(node.pointer);
-    default:
-      return true;
   }
 }
 
