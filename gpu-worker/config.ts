@@ -20,8 +20,8 @@ export const modelEnvShape = {
     .default('auto')
     .describe(
       'loop: up to YI_VL_LOOP_STEPS tokens per decoder call in the in-graph loop (batches with a grammar-constrained ' +
-        'row take the step); step: one token per call, chosen in JS; auto: loop where the model folder has ' +
-        'decoder_loop.onnx and the EP is CPU or CUDA, else step',
+        'row take the step); step: one token per call, chosen in JS; auto: loop on the CPU EP where the model ' +
+        'folder has decoder_loop.onnx, else step (on CUDA the loop holds a second copy of the decoder weights on the GPU)',
     ),
   YI_VL_LOOP_STEPS: envVar.int('tokens per in-graph decode loop run', 16, 1, 256),
 };

@@ -43,8 +43,9 @@ function sessionOptions(ctx: BenchContext): ort.InferenceSession.SessionOptions 
   return { graphOptimizationLevel: 'all', intraOpNumThreads: ctx.threads, executionProviders: ['cpu'] };
 }
 
+/** Engines on the JS step path: the sections that use these measure it (the in-graph loop has its own section). */
 async function engines(ctx: BenchContext) {
-  const base = { device: 'cpu', intraOpNumThreads: ctx.threads } as const;
+  const base = { device: 'cpu', intraOpNumThreads: ctx.threads, decode: 'step' } as const;
   const fast = await YiVlEngine.load(ctx.modelDir, base);
   const plain = await YiVlEngine.load(ctx.modelDir, { ...base, prefixCache: false, imageCacheSize: 0 });
   return { fast, plain, close: async () => Promise.all([fast.close(), plain.close()]) };

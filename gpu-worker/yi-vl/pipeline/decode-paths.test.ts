@@ -3,11 +3,16 @@
 // differ in parameters, prompt length and budget, with one row ending at EOS and one at the "###" stop string
 // inside a loop run. A batch with a row that needs a JS choice at every step (a logits mask) takes the step loop.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { convertCheckpoint } from '../../converter/convert.ts';
 import { type DecodeStrategy, strategyFor } from './decode-strategy.ts';
 import type { EngineInput, EngineResult } from './engine.ts';
-import { YiVlEngine } from './engine.ts';
+import { DEFAULT_LOOP_STEPS, YiVlEngine } from './engine.ts';
 import type { GenerationRow } from './generation-row.ts';
+import { ModelDirError } from './manifest.ts';
 import { freshTinyModel, patchLmHeadRow, reconvert, type TinyModel, testImageRgb } from './testing/tiny-model.ts';
 
 const EOS = 7;
@@ -77,6 +82,23 @@ describe('decode paths: in-graph loop = JS step loop (tiny model, CPU EP)', () =
     assert.equal(loop.startup.loopSteps, 4);
     assert.equal(step.startup.decode, 'step');
     assert.equal(step.startup.loopSteps, null);
+  });
+
+  test('auto: the loop on the CPU EP; a folder converted without it decodes with the step and says why', async () => {
+    const auto = await YiVlEngine.load(m.modelDir, opts);
+    assert.equal(auto.startup.decode, 'loop');
+    assert.equal(auto.startup.loopSteps, DEFAULT_LOOP_STEPS);
+    await auto.close();
+    const root = mkdtempSync(join(tmpdir(), 'yi-vl-no-loop-'));
+    const dir = join(root, 'onnx');
+    await convertCheckpoint({ checkpoint: m.checkpointDir, out: dir, dtype: 'fp32', decoderLoop: false });
+    const old = await YiVlEngine.load(dir, opts);
+    assert.equal(old.startup.decode, 'step');
+    assert.ok(old.startup.warnings.some((w) => w.includes('decoder_loop.onnx')));
+    same(await old.analyze(requests()[2]!), await step.analyze(requests()[2]!), 'step engine on the old folder');
+    await old.close();
+    await assert.rejects(YiVlEngine.load(dir, { ...opts, decode: 'loop' }), ModelDirError);
+    rmSync(root, { recursive: true, force: true });
   });
 
   test('single answers (greedy ending at EOS and at "###", seeded sampling) equal the step loop', async () => {

@@ -81,8 +81,9 @@ export interface EngineOptions extends SessionOptions {
   /**
    * how decode runs (default 'auto'): 'loop' — up to `loopSteps` tokens per decoder call in the in-graph loop
    * (decoder_loop.onnx) for every batch whose rows allow it (a row with a logits mask takes the JS step); 'step' —
-   * one token per decoder call, chosen in JS; 'auto' — 'loop' where the model folder has the loop graph and the KV
-   * stays on the host (the CPU and CUDA EPs), else 'step' (docs/performance.md)
+   * one token per decoder call, chosen in JS; 'auto' — 'loop' on the CPU EP where the model folder has the loop
+   * graph, else 'step' (on CUDA the loop session would hold a second copy of the decoder weights on the GPU; on
+   * WebGPU the KV stays on the device) (docs/performance.md)
    */
   decode?: DecodeMode;
   /** tokens per in-graph loop run (default DEFAULT_LOOP_STEPS) */

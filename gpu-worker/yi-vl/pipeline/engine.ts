@@ -167,6 +167,9 @@ export class YiVlEngine {
       if (mode === 'loop') throw new DeviceError('the in-graph decode loop is not available on the WebGPU EP');
       return null;
     }
+    // On CUDA the loop session holds a second copy of the decoder weights in GPU memory (an fp16 Yi-VL-6B would no
+    // longer fit a 24 GB GPU) and its speed there is not measured yet: it is used when asked for (docs/performance.md).
+    if (provider === 'cuda' && mode === 'auto') return null;
     if (!manifest.graphs.decoderLoop) {
       const why = `${dir} has no decoder_loop.onnx (convert the checkpoint again for the in-graph loop)`;
       return refuse(why, new ModelDirError(why));
