@@ -1,23 +1,32 @@
 /**
  * Edge ingest benchmark (`npm run bench:edge`): a ~2 MP JPEG uploaded end to end (HTTP multipart → sharp
- * preprocessing → S3 input + job record → SQS message) on the local stack servers, at concurrencies 1, 4 and 16,
- * printed beside sharp-alone preprocessing of the same image measured in the same run, with the ratio.
- * BENCH_SECONDS (default 3) bounds each measurement; the whole run takes ~8 × that.
+ * preprocessing → S3 input + job record → SQS message) at concurrencies 1, 4 and 16, beside sharp-alone
+ * preprocessing of the same image measured in the same run. The edge, the load generator and the S3/SQS servers
+ * each run in their own process, so the figure that matters is the edge's own CPU: CPU time of the edge process per
+ * accepted upload ÷ CPU time of sharp alone per image (goal ≤ 1.15). Throughput is printed too, but on a small
+ * machine it also measures the other processes' share of the cores. Then the model-input PNG at several
+ * compression levels: CPU to write and store it (edge), to fetch and decode it (worker), and its size.
+ * BENCH_SECONDS (default 3) bounds each measurement; the whole run takes ~10 × that. BENCH_EDGE_CPU_PROF=<dir>
+ * runs the edge process under `node --cpu-prof` and writes its profile (open it in Chrome DevTools) into <dir>.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { startEdgeServer } from '../edge/adapter/node/server.ts';
-import { parseEdgeConfig } from '../edge/config.ts';
 import { loadWasmCodecModulesFromNodeModules } from '../edge/image/node-wasm-modules.ts';
 import { WasmImageProcessor } from '../edge/image/wasm-image-processor.ts';
+import { decode448 } from '../gpu-worker/yi-vl/preprocess/decode.ts';
+import { createS3Client, S3ObjectStore } from '../shared/aws/s3-object-store.ts';
 import { apiKeyEntry } from '../shared/config/api-keys.ts';
-import { preprocessForYiVl } from '../shared/image/sharp-preprocess.ts';
+import { MODEL_INPUT_PNG_LEVEL } from '../shared/image/model-input-png.ts';
+import { decodeRgbWithSharp, preprocessForYiVl } from '../shared/image/sharp-preprocess.ts';
+import { padAndResize, YI_VL_SIZE } from '../shared/image/yi-vl-resize.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const CONCURRENCIES = [1, 4, 16];
+const PNG_LEVELS = [0, 1, 2, 6, 9];
+const PROFILE_DIR = process.env.BENCH_EDGE_CPU_PROF;
 const KEY = 'yvl_bench_key_0123456789abcdef0123';
 
 interface Result {
@@ -55,6 +64,16 @@ async function measure(concurrency: number, seconds: number, op: () => Promise<v
   };
 }
 
+const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
+
+/** CPU milliseconds this process spends per call of `op` (one at a time, after a warm-up). */
+async function cpuPerCall(op: () => Promise<unknown>, seconds = Math.max(1, SECONDS / 3)): Promise<number> {
+  for (let i = 0; i < 3; i++) await op();
+  const before = process.cpuUsage();
+  const r = await measure(1, seconds, async () => void (await op()));
+  return cpuMs(process.cpuUsage(before)) / r.count;
+}
+
 async function photoLikeJpeg(width: number, height: number): Promise<Uint8Array> {
   const noise = await sharp({
     create: { width, height, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 60 } },
@@ -65,29 +84,55 @@ async function photoLikeJpeg(width: number, height: number): Promise<Uint8Array>
   return new Uint8Array(await sharp(noise).jpeg({ quality: 85 }).toBuffer());
 }
 
+async function startChild(
+  script: string,
+  env: Record<string, string>,
+  ipc = false,
+  nodeFlags: string[] = [],
+): Promise<[ChildProcess, string]> {
+  const child = spawn(
+    process.execPath,
+    [...nodeFlags, '--import', 'tsx', fileURLToPath(new URL(script, import.meta.url))],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit', ...(ipc ? (['ipc'] as const) : [])],
+    },
+  );
+  const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+  return [child, line];
+}
+
+function table(rows: string[][]): void {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const r of rows) console.log(r.map((v, i) => v.padStart(widths[i]!)).join('  '));
+}
+
 async function main(): Promise<void> {
   const jpeg = await photoLikeJpeg(1700, 1200);
-  // The S3/SQS emulators run in their own process so their CPU is not charged to the edge's event loop.
-  const services = spawn(
-    process.execPath,
-    ['--import', 'tsx', fileURLToPath(new URL('./support-local-services.ts', import.meta.url))],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+  const [services, servicesLine] = await startChild('./support-local-services.ts', {});
+  const awsEnv = JSON.parse(servicesLine) as Record<string, string>;
+  const [edge, edgeLine] = await startChild(
+    './support-edge-process.ts',
+    {
+      ...awsEnv,
+      API_KEYS: await apiKeyEntry('key_bench', 'bench', KEY),
+      WEBHOOK_SIGNING_KEY: 'bench-signing-key-0123456789abcdef',
+      LOG_LEVEL: 'warn',
+      PORT: '0',
+      RATE_LIMIT_PER_MINUTE: '0',
+      MAX_QUEUE_DEPTH: '0',
+      MAX_CONCURRENT_UPLOADS: '0',
+    },
+    true,
+    PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [],
   );
-  const [line] = (await once(createInterface({ input: services.stdout! }), 'line')) as [string];
-  const awsEnv = JSON.parse(line) as Record<string, string>;
-  // The Node entry's AWS SDK clients take credentials from the default provider chain (the environment).
-  process.env.AWS_ACCESS_KEY_ID = awsEnv.AWS_ACCESS_KEY_ID;
-  process.env.AWS_SECRET_ACCESS_KEY = awsEnv.AWS_SECRET_ACCESS_KEY;
-  const config = parseEdgeConfig({
-    ...awsEnv,
-    API_KEYS: await apiKeyEntry('key_bench', 'bench', KEY),
-    WEBHOOK_SIGNING_KEY: 'bench-signing-key-0123456789abcdef',
-    LOG_LEVEL: 'warn',
-    PORT: '0',
-    RATE_LIMIT_PER_MINUTE: '0',
-    MAX_QUEUE_DEPTH: '0',
-  });
-  const server = await startEdgeServer(config);
+  const { url } = JSON.parse(edgeLine) as { url: string };
+  const edgeCpu = async (): Promise<NodeJS.CpuUsage> => {
+    edge.send('cpu');
+    const [msg] = (await once(edge, 'message')) as [{ cpu: NodeJS.CpuUsage }];
+    return msg.cpu;
+  };
+
   const form = new FormData();
   form.set('prompt', 'Describe the image.');
   form.set('image', new Blob([jpeg as Uint8Array<ArrayBuffer>], { type: 'image/jpeg' }), 'photo.jpg');
@@ -96,7 +141,7 @@ async function main(): Promise<void> {
   const body = new Uint8Array(await encoded.arrayBuffer());
 
   const upload = async () => {
-    const res = await fetch(`${server.url}/v1/jobs`, {
+    const res = await fetch(`${url}/v1/jobs`, {
       method: 'POST',
       headers: { authorization: `Bearer ${KEY}`, 'content-type': contentType },
       body,
@@ -109,30 +154,92 @@ async function main(): Promise<void> {
   };
 
   console.log(
-    `edge ingest bench: ${jpeg.length} B JPEG 1700×1200 (2.04 MP), ${SECONDS} s per point, sharp concurrency ${sharp.concurrency()}, UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}`,
+    `edge ingest bench: ${jpeg.length} B JPEG 1700×1200 (2.04 MP), ${SECONDS} s per point, sharp concurrency ${sharp.concurrency()}, ` +
+      `UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}, model-input PNG level ${MODEL_INPUT_PNG_LEVEL}; ` +
+      'edge, load generator and S3/SQS servers in separate processes',
   );
   await measure(2, 1, alone); // warm-up: JIT, libvips, S3/SQS connections
   await measure(2, 1, upload);
   const rows: string[][] = [
-    ['conc', 'sharp-alone/s', 'p50 ms', 'p99 ms', 'edge uploads/s', 'p50 ms', 'p99 ms', 'ratio'],
+    [
+      'conc',
+      'sharp-alone/s',
+      'edge uploads/s',
+      'p50 ms',
+      'p99 ms',
+      'ratio/s',
+      'sharp CPU ms/img',
+      'edge CPU ms/upload',
+      'CPU ratio',
+    ],
   ];
   for (const c of CONCURRENCIES) {
+    const cpuAlone = process.cpuUsage();
     const a = await measure(c, SECONDS, alone);
+    const aloneMs = cpuMs(process.cpuUsage(cpuAlone)) / a.count;
+    const before = await edgeCpu();
     const e = await measure(c, SECONDS, upload);
+    const after = await edgeCpu();
+    const edgeMs = cpuMs({ user: after.user - before.user, system: after.system - before.system }) / e.count;
     rows.push([
       String(c),
       a.perSecond.toFixed(1),
-      a.p50.toFixed(1),
-      a.p99.toFixed(1),
       e.perSecond.toFixed(1),
       e.p50.toFixed(1),
       e.p99.toFixed(1),
       (e.perSecond / a.perSecond).toFixed(2),
+      aloneMs.toFixed(1),
+      edgeMs.toFixed(1),
+      (edgeMs / aloneMs).toFixed(2),
     ]);
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const r of rows) console.log(r.map((v, i) => v.padStart(widths[i]!)).join('  '));
-  console.log('ratio = edge uploads/s ÷ sharp-alone preprocess/s at the same concurrency (goal ≥ 0.9)');
+  table(rows);
+  console.log(
+    'CPU ratio = edge process CPU per accepted upload ÷ sharp-alone CPU per image, same file (goal ≤ 1.15); ' +
+      'ratio/s = edge uploads/s ÷ sharp-alone/s (shares the cores with the load generator and the S3/SQS servers)',
+  );
+
+  // The model-input PNG: written once by the edge, read once by the worker.
+  const decoded = await decodeRgbWithSharp(jpeg, 50_000_000);
+  const rgb = padAndResize(decoded.rgb, decoded.width, decoded.height);
+  const store = new S3ObjectStore({
+    bucket: awsEnv.S3_BUCKET!,
+    client: createS3Client({
+      region: awsEnv.AWS_REGION!,
+      endpoint: awsEnv.AWS_ENDPOINT_URL_S3,
+      forcePathStyle: true,
+      credentials: { accessKeyId: awsEnv.AWS_ACCESS_KEY_ID!, secretAccessKey: awsEnv.AWS_SECRET_ACCESS_KEY! },
+    }),
+  });
+  const pngRows: string[][] = [
+    ['level', 'bytes', 'write ms', 'S3 put ms', 'edge ms', 'S3 get ms', 'decode ms', 'worker ms', 'edge+worker ms'],
+  ];
+  for (const level of PNG_LEVELS) {
+    const encode = () =>
+      sharp(rgb, { raw: { width: YI_VL_SIZE, height: YI_VL_SIZE, channels: 3 } })
+        .png({ compressionLevel: level, adaptiveFiltering: false })
+        .toBuffer();
+    const png = new Uint8Array(await encode());
+    const key = `bench/png-level-${level}.png`;
+    const write = await cpuPerCall(encode);
+    const put = await cpuPerCall(() => store.put(key, png, { contentType: 'image/png' }));
+    const get = await cpuPerCall(() => store.get(key));
+    const read = await cpuPerCall(() => decode448(png));
+    pngRows.push([
+      `${level}${level === MODEL_INPUT_PNG_LEVEL ? ' *' : ''}`,
+      String(png.length),
+      write.toFixed(2),
+      put.toFixed(2),
+      (write + put).toFixed(2),
+      get.toFixed(2),
+      read.toFixed(2),
+      (get + read).toFixed(2),
+      (write + put + get + read).toFixed(2),
+    ]);
+  }
+  table(pngRows);
+  console.log('CPU ms per image of this process (one at a time; S3 = the SDK client side); * = MODEL_INPUT_PNG_LEVEL');
+
   // For scale: the Workers (WebAssembly) image path on the same image, one at a time, in this Node process.
   const wasm = new WasmImageProcessor(await loadWasmCodecModulesFromNodeModules());
   const limits = { maxBytes: 20 * 1024 * 1024, maxPixels: 50_000_000, maxSide: 16_384 };
@@ -141,8 +248,9 @@ async function main(): Promise<void> {
   console.log(
     `Workers WASM path alone (Node, 1 in flight): ${w.perSecond.toFixed(1)}/s, p50 ${w.p50.toFixed(1)} ms, p99 ${w.p99.toFixed(1)} ms`,
   );
-  await server.close();
+  edge.kill('SIGTERM');
   services.kill('SIGTERM');
+  await Promise.all([once(edge, 'exit'), once(services, 'exit')]);
 }
 
 await main();

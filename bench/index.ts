@@ -3,7 +3,9 @@
  * Decode-path benchmarks on the CPU EP (`npm run bench`), every figure a ratio against a baseline measured in the
  * same process: (a) pipeline decode vs a bare session.run chain, and in-place vs copied KV binding; (b) fused
  * (GQA + SimplifiedLayerNorm) vs plain-op decoder; (c) TTFT split; (d) batched vision and batched decode vs one
- * by one; (e) system-prompt KV reuse and image-feature cache hit vs miss. Models are random-weight tiny/small
+ * by one; (e) system-prompt KV reuse and image-feature cache hit vs miss; (f) structured answers: grammar mask per
+ * token beside a decoder step, schema compile cache miss vs hit, constrained vs free decode tok/s through the
+ * engine. Models are random-weight tiny/small
  * presets converted into a temp dir. BENCH_BUDGET_S (default 420) bounds the run: sections that would start after
  * it are skipped and say so. BENCH_PRESET=tiny|small (default small) picks the model; BENCH_THREADS (default 1);
  * BENCH_ONLY=<text> runs only the sections whose title contains it.
@@ -14,6 +16,7 @@ import { join } from 'node:path';
 import { convertCheckpoint } from '../gpu-worker/converter/convert.ts';
 import { makeTinyCheckpoint } from '../gpu-worker/yi-vl/checkpoint/tiny.ts';
 import { type BenchContext, SECTIONS } from './decode/sections.ts';
+import { STRUCTURED_SECTIONS } from './decode/structured.ts';
 
 const budgetS = Number(process.env.BENCH_BUDGET_S ?? 420);
 const preset = process.env.BENCH_PRESET ?? 'small';
@@ -38,7 +41,7 @@ try {
   );
   const ctx: BenchContext = { root, checkpointDir, modelDir, threads, deadline };
   const only = process.env.BENCH_ONLY;
-  for (const section of SECTIONS.filter((x) => !only || x.name.includes(only))) {
+  for (const section of [...SECTIONS, ...STRUCTURED_SECTIONS].filter((x) => !only || x.name.includes(only))) {
     if (performance.now() > deadline) {
       console.log(`(${section.name}) skipped: time budget spent`);
       continue;

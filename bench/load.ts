@@ -1,8 +1,9 @@
 /**
  * Load suite (`npm run load`): LOAD_CLIENTS keep-alive clients (default 16) post a mix of real images and ~15 %
  * hostile requests to the edge's Node server (its own process) over loopback S3/SQS for LOAD_WARMUP_SECONDS (default
- * 3) plus LOAD_SECONDS (default 30, two equal halves), then audits storage and the queue. Prints a markdown report;
- * exits 1 when an invariant breaks (any 5xx, a wrong refusal, a lost job, memory still growing in the second half).
+ * 3) plus LOAD_SECONDS (default 30, two equal halves), then audits storage and the queue and has a worker drain the
+ * queue (a share of the messages duplicated on purpose). Prints a markdown report; exits 1 when an invariant breaks
+ * (any 5xx, a wrong refusal, a lost job, a job not run exactly once, memory still growing in the second half).
  * LOAD_MAX_CONCURRENT_UPLOADS sets the edge's upload limit (its 429 instance_busy answers are counted, not failures).
  */
 import { cpus, loadavg } from 'node:os';

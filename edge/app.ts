@@ -3,7 +3,7 @@ import { matchedRoutes } from 'hono/route';
 import { ProblemError, problem } from '../shared/errors/problem.ts';
 import { type AppContext, createContext, type EdgeEnv } from './context.ts';
 import { problemResponse, toProblem } from './http/problem-response.ts';
-import { errorSummary } from './jobs/create-job.ts';
+import { errorSummary } from './logger.ts';
 import { noMetrics } from './metrics.ts';
 import { registerPlaygroundRoutes } from './playground/routes.ts';
 import type { EdgeDeps } from './ports.ts';

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { apiKeyEntry } from '../shared/config/api-keys.ts';
 import { ConfigError } from '../shared/config/env.ts';
+import { lingerLimits } from './adapter/node/server.ts';
 import { parseEdgeConfig } from './config.ts';
 
 const base = {
@@ -40,4 +41,28 @@ test('edge config: every bad variable is named, raw keys are not echoed', () => 
     assert.match(text, /MAX_UPLOAD_BYTES/);
     assert.doesNotMatch(text, /rawsecret/);
   }
+});
+
+test('edge config: WEBHOOK_SIGNING_KEY needs 32 characters, as on the worker', async () => {
+  const env = { ...base, API_KEYS: await apiKeyEntry('k1', 'acme', 'yvl_x') };
+  assert.throws(
+    () => parseEdgeConfig({ ...env, WEBHOOK_SIGNING_KEY: 'k'.repeat(31) }),
+    (err: unknown) =>
+      err instanceof ConfigError && /WEBHOOK_SIGNING_KEY: must be at least 32 characters/.test(err.message),
+  );
+  assert.equal(parseEdgeConfig({ ...env, WEBHOOK_SIGNING_KEY: 'k'.repeat(32) }).WEBHOOK_SIGNING_KEY.length, 32);
+});
+
+test('edge config: lingering-close bounds, the byte bound following MAX_UPLOAD_BYTES unless set', async () => {
+  const env = { ...base, API_KEYS: await apiKeyEntry('k1', 'acme', 'yvl_x') };
+  const MIB = 1024 * 1024;
+  assert.deepEqual(lingerLimits(parseEdgeConfig(env)), { maxMs: 30_000, idleMs: 5_000, maxBytes: 64 * MIB });
+  assert.equal(lingerLimits(parseEdgeConfig({ ...env, MAX_UPLOAD_BYTES: String(50 * MIB) })).maxBytes, 100 * MIB);
+  assert.deepEqual(
+    lingerLimits(
+      parseEdgeConfig({ ...env, LINGER_MAX_SECONDS: '0', LINGER_IDLE_SECONDS: '2', LINGER_MAX_BYTES: '1000' }),
+    ),
+    { maxMs: 0, idleMs: 2_000, maxBytes: 1000 },
+  );
+  assert.throws(() => parseEdgeConfig({ ...env, LINGER_MAX_SECONDS: '3600' }), /LINGER_MAX_SECONDS/);
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type ApiKeyEntry, parseApiKeys } from '../shared/config/api-keys.ts';
-import { awsEnvShape, type Env, envVar, logEnvShape, parseEnv } from '../shared/config/env.ts';
+import { awsEnvShape, type Env, envVar, logEnvShape, parseEnv, webhookSigningKeyVar } from '../shared/config/env.ts';
 import { parseAllowList } from '../shared/net/address-policy.ts';
 
 const MIB = 1024 * 1024;
@@ -8,9 +8,6 @@ const MIB = 1024 * 1024;
 export const edgeEnvShape = {
   ...awsEnvShape,
   ...logEnvShape,
-  AWS_ACCESS_KEY_ID: z.string().optional().describe('static credentials (else the SDK default chain)'),
-  AWS_SECRET_ACCESS_KEY: z.string().optional(),
-  AWS_SESSION_TOKEN: z.string().optional(),
   WEBHOOK_QUEUE_URL: envVar.url('SQS queue URL of the webhook delivery queue'),
   API_KEYS: z
     .string()
@@ -23,13 +20,16 @@ export const edgeEnvShape = {
       }
     })
     .describe('comma-separated key_id:tenant:sha256hex entries'),
-  WEBHOOK_SIGNING_KEY: z
-    .string()
-    .min(16, 'must be at least 16 characters')
-    .describe('master key from which each API key’s webhook secret is derived'),
+  WEBHOOK_SIGNING_KEY: webhookSigningKeyVar,
   MAX_UPLOAD_BYTES: envVar.int('largest accepted image in bytes', 20 * MIB, 1024, 100 * MIB),
   MAX_PIXELS: envVar.int('largest accepted image area in pixels (after orientation)', 50_000_000, 1, 500_000_000),
   MAX_SIDE: envVar.int('largest accepted image side in pixels', 16_384, 1, 65_535),
+  WORKERS_MAX_PIXELS: envVar.int(
+    'Workers only: largest image the isolate decodes itself (WebAssembly codecs); larger ones are prepared by the worker',
+    6_000_000,
+    1,
+    500_000_000,
+  ),
   QUEUE_TTL_SECONDS: envVar.int('how long a job may wait for a worker before it fails', 86_400, 10, 14 * 86_400),
   RATE_LIMIT_PER_MINUTE: envVar.int('requests per minute per API key on this instance (0: off)', 600, 0),
   MAX_QUEUE_DEPTH: envVar.int('visible + delayed job messages above which creates get 429 (0: off)', 10_000, 0),
@@ -51,6 +51,26 @@ export const edgeEnvShape = {
   IMAGE_FETCH_MAX_REDIRECTS: envVar.int('redirects followed when fetching image_url', 3, 0, 10),
   WAIT_POLL_MS: envVar.int('how often Prefer: wait re-reads the job record', 500, 20, 5_000),
   PORT: envVar.int('HTTP port of the Node server', 8787, 0, 65_535),
+  LINGER_MAX_SECONDS: envVar.int(
+    'after an answer sent before the request fully arrived, how long the Node server keeps reading and discarding it before closing (0: close at once)',
+    30,
+    0,
+    120,
+  ),
+  LINGER_IDLE_SECONDS: envVar.int(
+    'the Node server stops that lingering sooner when nothing arrives for this long',
+    5,
+    1,
+    60,
+  ),
+  LINGER_MAX_BYTES: z.coerce
+    .number({ message: 'must be a whole number' })
+    .int({ message: 'must be a whole number' })
+    .min(0)
+    .optional()
+    .describe(
+      'most bytes the Node server discards while lingering (default: 64 MiB or 2 × MAX_UPLOAD_BYTES, the larger)',
+    ),
   METRICS_PORT: envVar.int('port of the Node server’s Prometheus /metrics listener (0: off)', 0, 0, 65_535),
   ALLOW_PRIVATE_TARGETS: z
     .string()

@@ -19,3 +19,8 @@ export const silentLogger: EdgeLogger = {
     return silentLogger;
   },
 };
+
+/** The part of an error worth logging: its name and message, never a stack or attached request data. */
+export function errorSummary(err: unknown): { name: string; message: string } {
+  return err instanceof Error ? { name: err.name, message: err.message } : { name: 'unknown', message: String(err) };
+}

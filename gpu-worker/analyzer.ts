@@ -2,17 +2,22 @@ import type { ConversationTurn, GenerationParams, JobOutput } from '../shared/in
 
 /**
  * The one interface between the queue consumer and the model. The consumer knows nothing about Yi-VL; the Yi-VL
- * pipeline (gpu-worker/yi-vl/pipeline) implements this, and tests may use a small deterministic implementation.
+ * pipeline (gpu-worker/yi-vl/pipeline/analyzer.ts) implements this, and tests may use a small deterministic one.
+ * Failures are reported with the typed errors of `analyzer-errors.ts`.
  */
 export interface AnalyzeRequest {
-  jobId: string;
+  /** The job being answered (for logs); absent outside the worker (CLI, tests). */
+  jobId?: string;
   /** The 448×448 PNG the edge stored (`inputs/…/model-input.png`). */
   image: Uint8Array;
   /** The new question. */
   prompt: string;
   /** Earlier rounds about the same image, oldest first (the image belongs to the first). */
-  history: ConversationTurn[];
-  params: GenerationParams;
+  history?: readonly ConversationTurn[];
+  /** Sampling settings; unset ones take the model's defaults. */
+  params?: Partial<GenerationParams>;
+  /** Incremental answer text as it is generated (whole characters). */
+  onText?: (delta: string) => void;
 }
 
 export interface AnalyzeResult {
@@ -23,17 +28,6 @@ export interface AnalyzeResult {
   completion_tokens: number;
   /** Time the model held the accelerator for this job (the billing unit). */
   gpu_ms: number;
-}
-
-/** Thrown for input the model can never process (corrupt image, prompt over the context): fail, don't retry. */
-export class NonRetryableAnalyzeError extends Error {
-  constructor(
-    readonly code: 'input_invalid' | 'context_too_long',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'NonRetryableAnalyzeError';
-  }
 }
 
 export interface Analyzer {

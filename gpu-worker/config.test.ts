@@ -44,3 +44,8 @@ describe('worker configuration', () => {
     }
   });
 });
+
+test('WEBHOOK_SIGNING_KEY needs 32 characters, as on the edge', () => {
+  assert.throws(() => loadWorkerConfig({ ...minimal, WEBHOOK_SIGNING_KEY: 'k'.repeat(31) }), /WEBHOOK_SIGNING_KEY/);
+  assert.equal(loadWorkerConfig({ ...minimal, WEBHOOK_SIGNING_KEY: 'k'.repeat(32) }).WEBHOOK_SIGNING_KEY.length, 32);
+});

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { awsEnvShape, type Env, envVar, logEnvShape, parseEnv } from '../shared/config/env.ts';
+import { awsEnvShape, type Env, envVar, logEnvShape, parseEnv, webhookSigningKeyVar } from '../shared/config/env.ts';
 import { parseAllowList } from '../shared/net/address-policy.ts';
 
 /** How the Yi-VL pipeline runs; read by `createAnalyzerFromEnv` (also on its own, e.g. by the local stack). */
@@ -32,14 +32,8 @@ export type ModelEnv = z.infer<typeof ModelEnvSchema>;
 export const workerEnvSchema = z.object({
   ...awsEnvShape,
   ...logEnvShape,
-  AWS_ACCESS_KEY_ID: z.string().optional().describe('static credentials; unset to use the SDK credential chain'),
-  AWS_SECRET_ACCESS_KEY: z.string().optional().describe('static credentials; unset to use the SDK credential chain'),
-  AWS_SESSION_TOKEN: z.string().optional(),
   WEBHOOK_QUEUE_URL: envVar.url('SQS queue URL of the webhook delivery queue'),
-  WEBHOOK_SIGNING_KEY: z
-    .string()
-    .min(32, 'must be at least 32 characters (per-key webhook secrets are derived from it)')
-    .describe('deployment master key; each API key signs webhooks with a secret derived from it'),
+  WEBHOOK_SIGNING_KEY: webhookSigningKeyVar,
   ALLOW_PRIVATE_TARGETS: z
     .string()
     .default('')
@@ -88,15 +82,6 @@ export const workerEnvSchema = z.object({
 export type WorkerConfig = z.infer<typeof workerEnvSchema>;
 
 /** Explicit credentials when the config carries them (embedded workers), else undefined: the SDK chain decides. */
-export function credentialsOf(config: WorkerConfig) {
-  if (!config.AWS_ACCESS_KEY_ID || !config.AWS_SECRET_ACCESS_KEY) return undefined;
-  return {
-    accessKeyId: config.AWS_ACCESS_KEY_ID,
-    secretAccessKey: config.AWS_SECRET_ACCESS_KEY,
-    ...(config.AWS_SESSION_TOKEN ? { sessionToken: config.AWS_SESSION_TOKEN } : {}),
-  };
-}
-
 /** Parses the environment; throws `ConfigError` naming every missing or invalid variable. */
 export function loadWorkerConfig(env: Env): WorkerConfig {
   return parseEnv(workerEnvSchema, env);

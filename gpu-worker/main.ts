@@ -1,16 +1,7 @@
 import { pathToFileURL } from 'node:url';
-import {
-  ConfigError,
-  createS3Client,
-  createSqsClient,
-  type Env,
-  JobRepository,
-  parseEnv,
-  S3ObjectStore,
-  SqsJobQueue,
-} from '../shared/index.ts';
-import { type AnalyzeRequest, type AnalyzeResult, type Analyzer, NonRetryableAnalyzeError } from './analyzer.ts';
-import { credentialsOf, loadWorkerConfig, type ModelEnv, ModelEnvSchema, type WorkerConfig } from './config.ts';
+import { ConfigError, createAwsClients, type Env, JobRepository, parseEnv } from '../shared/index.ts';
+import type { Analyzer } from './analyzer.ts';
+import { loadWorkerConfig, type ModelEnv, ModelEnvSchema, type WorkerConfig } from './config.ts';
 import { createLogger, type Logger } from './ops/logger.ts';
 import { WorkerMetrics } from './ops/metrics.ts';
 import { startOpsServer } from './ops/server.ts';
@@ -19,6 +10,7 @@ import { JobRunner } from './runtime/job-runner.ts';
 import { JobNotifier } from './runtime/notifier.ts';
 import { PollLoop } from './runtime/poll-loop.ts';
 import { WebhookDeliverer } from './webhooks/delivery-worker.ts';
+import { checkCudaProvider } from './yi-vl/pipeline/cuda-provider-check.ts';
 
 type PipelineModule = typeof import('./yi-vl/pipeline/analyzer.ts');
 
@@ -26,8 +18,8 @@ type PipelineModule = typeof import('./yi-vl/pipeline/analyzer.ts');
 const PIPELINE_MODULE = './yi-vl/pipeline/analyzer.ts';
 
 /**
- * The hook where the real model plugs in: with `MODEL_DIR` set, loads the Yi-VL pipeline from gpu-worker/yi-vl and
- * adapts it to the `Analyzer` interface; without it, refuses to start (tests and the local stack pass their own).
+ * The hook where the real model plugs in: with `MODEL_DIR` set, starts the Yi-VL pipeline's `Analyzer`
+ * (gpu-worker/yi-vl/pipeline/analyzer.ts); without it, refuses to start (tests and the local stack pass their own).
  */
 export async function createAnalyzerFromEnv(env: Env): Promise<Analyzer> {
   return createYiVlAnalyzer({ ...parseEnv(ModelEnvSchema, env), MODEL_DIR: env.MODEL_DIR || undefined });
@@ -40,8 +32,13 @@ export async function createYiVlAnalyzer(opts: ModelEnv & { MODEL_DIR?: string |
     throw new ConfigError([
       'MODEL_DIR is required: folder of the converted Yi-VL model (see scripts/convert.ts), or embed the worker with startWorker({analyzer}) for tests',
     ]);
+  // A CUDA provider from another onnxruntime version is refused here, before onnxruntime would try to load it.
+  if (opts.YI_VL_DEVICE === 'auto' || opts.YI_VL_DEVICE === 'cuda') {
+    const check = checkCudaProvider();
+    if (check.status === 'mismatch') throw new ConfigError([check.message!]);
+  }
   const mod = (await import(PIPELINE_MODULE)) as PipelineModule;
-  const model = await mod.YiVlAnalyzer.start(modelDir, {
+  return mod.YiVlAnalyzer.start(modelDir, {
     device: opts.YI_VL_DEVICE,
     maxBatch: opts.YI_VL_MAX_BATCH,
     prefixCache: opts.YI_VL_PREFIX_CACHE,
@@ -50,40 +47,6 @@ export async function createYiVlAnalyzer(opts: ModelEnv & { MODEL_DIR?: string |
     loopSteps: opts.YI_VL_LOOP_STEPS,
     ...(opts.YI_VL_VISION_BATCH > 0 ? { visionBatch: opts.YI_VL_VISION_BATCH } : {}),
   });
-  return {
-    describe: () => `Yi-VL from ${modelDir} ${JSON.stringify(model.startup ?? {})}`,
-    startupWarnings: () => [
-      ...(model.startup.cpuFallback
-        ? ['the model runs on the CPU: the CUDA execution provider could not be used']
-        : []),
-      ...model.startup.warnings,
-    ],
-    close: () => model.close(),
-    async analyze(req: AnalyzeRequest, signal: AbortSignal): Promise<AnalyzeResult> {
-      const t0 = performance.now();
-      try {
-        const r = await model.analyze(
-          { image: req.image, prompt: req.prompt, history: req.history, params: req.params },
-          signal,
-        );
-        return {
-          text: r.text,
-          finish_reason: r.finish_reason,
-          prompt_tokens: r.prompt_tokens,
-          image_tokens: r.image_tokens,
-          completion_tokens: r.completion_tokens,
-          gpu_ms: r.timings?.total_ms ?? performance.now() - t0,
-        };
-      } catch (err) {
-        const name = err instanceof Error ? err.name : '';
-        const message = err instanceof Error ? err.message : String(err);
-        if (name === 'PromptTooLongError') throw new NonRetryableAnalyzeError('context_too_long', message);
-        if (/decode|unsupported image|corrupt/i.test(message))
-          throw new NonRetryableAnalyzeError('input_invalid', message);
-        throw err;
-      }
-    },
-  };
 }
 
 export interface WorkerHandle {
@@ -98,32 +61,29 @@ export async function startWorker(options: {
   config: WorkerConfig;
   analyzer: Analyzer;
   logger?: Logger;
+  /** The clock of job start, queue-deadline and finish times (default: the system clock). */
+  clock?: () => Date;
 }): Promise<WorkerHandle> {
   const { config, analyzer } = options;
   const logger = options.logger ?? createLogger(config.LOG_LEVEL);
   const metrics = new WorkerMetrics();
-  const credentials = credentialsOf(config);
-  const s3Client = createS3Client({
-    region: config.AWS_REGION,
-    ...(credentials ? { credentials } : {}),
-    ...(config.AWS_ENDPOINT_URL_S3 ? { endpoint: config.AWS_ENDPOINT_URL_S3 } : {}),
-    forcePathStyle: config.S3_FORCE_PATH_STYLE,
-  });
-  const sqsClient = createSqsClient({
-    region: config.AWS_REGION,
-    ...(credentials ? { credentials } : {}),
-    ...(config.AWS_ENDPOINT_URL_SQS ? { endpoint: config.AWS_ENDPOINT_URL_SQS } : {}),
-  });
-  const store = new S3ObjectStore({
-    bucket: config.S3_BUCKET,
-    client: s3Client,
-    conditionalWrites: config.S3_CONDITIONAL_WRITES,
-  });
+  const aws = createAwsClients(config);
+  const { store } = aws;
   const repo = new JobRepository(store);
-  const jobQueue = new SqsJobQueue(sqsClient, config.JOB_QUEUE_URL);
-  const webhookQueue = new SqsJobQueue(sqsClient, config.WEBHOOK_QUEUE_URL);
+  const jobQueue = aws.queue(config.JOB_QUEUE_URL);
+  const webhookQueue = aws.queue(config.WEBHOOK_QUEUE_URL);
   const notifier = new JobNotifier(repo, webhookQueue, config.WEBHOOK_RECOVERY_DELAY_SECONDS);
-  const runner = new JobRunner({ store, repo, jobQueue, notifier, analyzer, config, logger, metrics });
+  const runner = new JobRunner({
+    store,
+    repo,
+    jobQueue,
+    notifier,
+    analyzer,
+    config,
+    logger,
+    metrics,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   const deliverer = new WebhookDeliverer({ repo, webhookQueue, config, logger, metrics });
 
   const jobs = new PollLoop({
@@ -148,7 +108,7 @@ export async function startWorker(options: {
   });
   const sweeper = config.JOB_DLQ_URL
     ? (() => {
-        const dlq = new SqsJobQueue(sqsClient, config.JOB_DLQ_URL);
+        const dlq = aws.queue(config.JOB_DLQ_URL);
         const s = new DlqSweeper({ dlq, runner, logger, metrics });
         return new PollLoop({
           name: 'dlq-sweeper',
@@ -201,8 +161,7 @@ export async function startWorker(options: {
         ]);
         await analyzer.close().catch((err: unknown) => logger.warn({ err }, 'analyzer close failed'));
         await ops.close();
-        s3Client.destroy();
-        sqsClient.destroy();
+        aws.destroy();
         logger.info('worker stopped');
       })();
       return stopped;
@@ -232,8 +191,13 @@ export async function runWorkerProcess(
   try {
     analyzer = await makeAnalyzer(config);
   } catch (err) {
+    if (err instanceof ConfigError) {
+      // A refusal the operator must fix (no MODEL_DIR, a CUDA provider from another onnxruntime): one line each.
+      for (const problem of err.problems) process.stderr.write(`gpu-worker: ${problem}\n`);
+      process.exit(78);
+    }
     logger.fatal({ err }, 'could not load the model');
-    process.exit(err instanceof ConfigError ? 78 : 1);
+    process.exit(1);
   }
   const handle = await startWorker({ config, analyzer, logger });
   let signalled = false;

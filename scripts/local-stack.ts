@@ -5,7 +5,10 @@
  *   PORT            edge port (8787)
  *   LOCAL_API_KEY   the API key the edge accepts (generated and printed when unset)
  *   LOCAL_DATA_DIR  where objects, the signing key and the default model live (.local)
- *   MODEL_DIR       a converted Yi-VL model (npm run convert); unset: a tiny random-weight model is made once
+ *   MODEL           a Hub repository (01-ai/Yi-VL-6B) or a local folder: prepared on first start (pull, convert,
+ *                   verify; under LOCAL_DATA_DIR/models), reused afterwards. MODEL_REVISION, MODEL_DTYPE, HF_TOKEN and
+ *                   HF_ENDPOINT as for `npm run model -- prepare`
+ *   MODEL_DIR       a converted Yi-VL model; neither set: a tiny random-weight model is made once
  *   YI_VL_DEVICE    cpu (default here), auto or cuda
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,12 +17,17 @@ import { startEdgeServer } from '../edge/adapter/node/server.ts';
 import { parseEdgeConfig } from '../edge/config.ts';
 import { loadWorkerConfig } from '../gpu-worker/config.ts';
 import { convertCheckpoint } from '../gpu-worker/converter/convert.ts';
+import type { WeightDtype } from '../gpu-worker/converter/model-builder.ts';
 import { createAnalyzerFromEnv, startWorker } from '../gpu-worker/main.ts';
+import { type ModelSourceEnv, modelSourceEnvSchema } from '../gpu-worker/model-hub/hub-env.ts';
+import { parseModelSource } from '../gpu-worker/model-hub/model-source.ts';
+import { prepareModel } from '../gpu-worker/model-hub/prepare.ts';
+import { pullProgress } from '../gpu-worker/model-hub/progress.ts';
 import { makeTinyCheckpoint } from '../gpu-worker/yi-vl/checkpoint/tiny.ts';
 import { createS3Client, S3ObjectStore } from '../shared/aws/s3-object-store.ts';
 import { createSqsClient, SqsJobQueue } from '../shared/aws/sqs-job-queue.ts';
 import { apiKeyEntry, generateApiKey } from '../shared/config/api-keys.ts';
-import { ConfigError } from '../shared/config/env.ts';
+import { ConfigError, envVar, parseEnv } from '../shared/config/env.ts';
 import { JobRecordSchema } from '../shared/schemas/job.ts';
 import { encodeJobMessage } from '../shared/schemas/queue-message.ts';
 import { provisionQueues } from './local-services/provision.ts';
@@ -38,6 +46,53 @@ async function ensureTinyModel(dataDir: string): Promise<string> {
   makeTinyCheckpoint({ out: ckptDir, preset: 'tiny', dtype: 'bf16', seed: 1 });
   await convertCheckpoint({ checkpoint: ckptDir, out: modelDir, dtype: 'fp32' });
   return modelDir;
+}
+
+/** `MODEL=`: a Hub repository or local folder, prepared once (pull → convert → verify) and reused on later starts. */
+interface ModelChoice {
+  value: string;
+  source: ReturnType<typeof parseModelSource>;
+  env: ModelSourceEnv;
+  dtype: WeightDtype;
+  cuda: boolean;
+}
+
+/** Reads MODEL and its companions before anything starts, so a bad value is one clear line, not a late failure. */
+function readModelChoice(env: NodeJS.ProcessEnv): ModelChoice | null {
+  const cfg = parseEnv(modelSourceEnvSchema.extend({ MODEL_DIR: envVar.string('converted model').optional() }), env);
+  if (!cfg.MODEL) return null;
+  if (cfg.MODEL_DIR)
+    throw new ConfigError([
+      'MODEL and MODEL_DIR are both set: MODEL_DIR names a converted model, MODEL one to prepare',
+    ]);
+  let source: ReturnType<typeof parseModelSource>;
+  try {
+    source = parseModelSource(cfg.MODEL);
+  } catch (err) {
+    throw new ConfigError([`MODEL: ${(err as Error).message}`]);
+  }
+  // int4 suits CPUs (the local stack's default device); CUDA gets fp16.
+  const cuda = env.YI_VL_DEVICE === 'cuda';
+  return { value: cfg.MODEL, source, env: cfg, dtype: cfg.MODEL_DTYPE ?? (cuda ? 'fp16' : 'int4'), cuda };
+}
+
+async function prepareChosenModel(choice: ModelChoice, dataDir: string): Promise<{ dir: string; label: string }> {
+  const { source, env: cfg, dtype } = choice;
+  const t0 = performance.now();
+  const prepared = await prepareModel({
+    source,
+    modelsDir: join(dataDir, 'models'),
+    ...(cfg.MODEL_REVISION ? { revision: cfg.MODEL_REVISION } : {}),
+    dtype,
+    int4Compute: choice.cuda ? 'float16' : 'float32',
+    hub: { hubUrl: cfg.HF_ENDPOINT, ...(cfg.HF_TOKEN ? { accessToken: cfg.HF_TOKEN } : {}) },
+    onPull: pullProgress(process.stderr),
+    log: (line) => log(line),
+    reuse: true,
+  });
+  log(`model ready in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${prepared.modelDir}`);
+  const at = prepared.commit ? ` @ ${prepared.commit.slice(0, 12)}` : '';
+  return { dir: prepared.modelDir, label: `${source.kind === 'hub' ? source.repo : choice.value}${at}, ${dtype}` };
 }
 
 /** A stable webhook signing key per data dir, so per-key webhook secrets survive restarts. */
@@ -74,6 +129,14 @@ async function main() {
     throw new ConfigError([`PORT: must be a port number, got ${env.PORT}`]);
   const dataDir = resolve(env.LOCAL_DATA_DIR ?? '.local');
   mkdirSync(join(dataDir, 's3'), { recursive: true });
+  const modelChoice = readModelChoice(env);
+  if (modelChoice) {
+    const steps =
+      modelChoice.source.kind === 'hub'
+        ? `pull from ${modelChoice.env.HF_ENDPOINT}, convert, verify`
+        : 'convert, verify';
+    log(`MODEL=${modelChoice.value} (${modelChoice.dtype}): prepared once (${steps}), reused on later starts`);
+  }
   const generatedKey = !env.LOCAL_API_KEY;
   const apiKey = env.LOCAL_API_KEY ?? generateApiKey();
 
@@ -107,7 +170,9 @@ async function main() {
   });
   const edge = await startEdgeServer(edgeConfig);
 
-  const modelDir = env.MODEL_DIR ? resolve(env.MODEL_DIR) : await ensureTinyModel(dataDir);
+  if (modelChoice) log(`API listening on ${edge.url}; jobs wait in the queue until the model is ready`);
+  const prepared = modelChoice ? await prepareChosenModel(modelChoice, dataDir) : null;
+  const modelDir = prepared?.dir ?? (env.MODEL_DIR ? resolve(env.MODEL_DIR) : await ensureTinyModel(dataDir));
   const workerConfig = loadWorkerConfig({
     ...awsEnv,
     JOB_DLQ_URL: queues.jobDlqUrl,
@@ -128,19 +193,19 @@ async function main() {
   });
   const requeued = await requeueUnfinished(store, new SqsJobQueue(sqsClient, queues.jobQueueUrl));
 
-  const noise = !env.MODEL_DIR;
+  const noise = !env.MODEL_DIR && !prepared;
   console.log(`
 yi-vl-pipeline local stack
   API       ${edge.url}   (docs: ${edge.url}/docs)
   API key   ${apiKey}${generatedKey ? '   (generated; set LOCAL_API_KEY to keep one)' : ''}
-  model     ${modelDir}
+  model     ${modelDir}${prepared ? `   (${prepared.label})` : ''}
   worker    ${analyzer.describe()}  metrics: http://127.0.0.1:${worker.opsPort}/metrics
   data      ${dataDir}   (S3 ${s3.endpoint}, SQS ${sqs.endpoint})${requeued ? `\n  requeued  ${requeued} unfinished job(s) from the last run` : ''}
 ${
   noise
     ? `
-  !!! MODEL_DIR is not set: this is a TINY RANDOM-WEIGHT Yi-VL. The pipeline is real; the answers are NOISE.
-  !!! For real answers convert a Yi-VL checkpoint (README: "Quick start") and start again with MODEL_DIR=<dir>.
+  !!! No MODEL is set: this is a TINY RANDOM-WEIGHT Yi-VL. The pipeline is real; the answers are NOISE.
+  !!! For real answers start with MODEL=01-ai/Yi-VL-6B (a 16 GB download, converted once; README: "Quick start").
 `
     : ''
 }

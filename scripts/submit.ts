@@ -1,6 +1,8 @@
 /**
  * A small client for the API: uploads an image with a question, shows the job's progress while it waits, and
  * prints the answer.  npm run submit -- <image> "<question>" [--parent <job id>] [--api <url>] [--key <key>]
+ * [--schema <file.json>] (a JSON Schema, or a whole response_format object; prints output.json when there is one)
+ * [--json-object] (any JSON object)
  * Defaults: API at http://127.0.0.1:$PORT (8787), key from YI_VL_API_KEY or LOCAL_API_KEY.
  */
 import { readFile } from 'node:fs/promises';
@@ -10,7 +12,7 @@ import { parseArgs } from 'node:util';
 interface JobView {
   id: string;
   status: string;
-  output?: { text: string; finish_reason: string };
+  output?: { text: string; finish_reason: string; json?: unknown };
   error?: { code: string; message: string };
   usage?: { prompt_tokens: number; image_tokens: number; completion_tokens: number; gpu_ms: number; queue_ms: number };
 }
@@ -23,6 +25,8 @@ const { values, positionals } = parseArgs({
     parent: { type: 'string' },
     'max-new-tokens': { type: 'string' },
     temperature: { type: 'string' },
+    schema: { type: 'string' },
+    'json-object': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     timeout: { type: 'string', default: '600' },
   },
@@ -44,11 +48,38 @@ if (!values.parent && !imagePath) usage('missing the image path');
 
 const auth = { authorization: `Bearer ${key}` };
 
+/** --schema file.json: a bare JSON Schema (named after the file), or a complete response_format object. */
+async function responseFormat(): Promise<unknown> {
+  if (values['json-object']) return { type: 'json_object' };
+  if (!values.schema) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(values.schema, 'utf8'));
+  } catch (err) {
+    usage(`--schema ${values.schema}: ${(err as Error).message}`);
+  }
+  const asObject = parsed as { type?: unknown; json_schema?: unknown };
+  if (asObject && (asObject.type === 'json_schema' || asObject.type === 'json_object') && !('properties' in asObject))
+    return parsed;
+  const name =
+    basename(values.schema)
+      .replace(/\.json$/i, '')
+      .replace(/[^A-Za-z0-9_-]/g, '_')
+      .slice(0, 64) || 'schema';
+  return { type: 'json_schema', json_schema: { name, schema: parsed, strict: true } };
+}
+
 async function problemText(res: Response): Promise<string> {
   const text = await res.text();
   try {
-    const p = JSON.parse(text) as { title?: string; detail?: string; code?: string };
-    return `${res.status} ${p.title ?? ''}${p.detail ? ` — ${p.detail}` : ''}${p.code ? ` [${p.code}]` : ''}`;
+    const p = JSON.parse(text) as {
+      title?: string;
+      detail?: string;
+      code?: string;
+      errors?: { path: string; message: string }[];
+    };
+    const fields = (p.errors ?? []).map((e) => `\n  ${e.path}: ${e.message}`).join('');
+    return `${res.status} ${p.title ?? ''}${p.detail ? ` — ${p.detail}` : ''}${p.code ? ` [${p.code}]` : ''}${fields}`;
   } catch {
     return `${res.status} ${text.slice(0, 200)}`;
   }
@@ -60,6 +91,8 @@ async function create(): Promise<JobView> {
   if (values.parent) form.set('parent', values.parent);
   if (values['max-new-tokens']) form.set('max_new_tokens', values['max-new-tokens']);
   if (values.temperature) form.set('temperature', values.temperature);
+  const format = await responseFormat();
+  if (format) form.set('response_format', JSON.stringify(format));
   if (imagePath) form.set('image', new Blob([await readFile(imagePath)]), basename(imagePath));
   const res = await fetch(`${api}/v1/jobs`, { method: 'POST', headers: auth, body: form });
   if (res.status !== 202) throw new Error(`the API refused the job: ${await problemText(res)}`);
@@ -89,7 +122,8 @@ try {
   const done = await waitFor(job.id);
   if (values.json) console.log(JSON.stringify(done, null, 2));
   else if (done.status === 'succeeded') {
-    console.log(done.output?.text ?? '');
+    const json = done.output?.json;
+    console.log(json !== undefined ? JSON.stringify(json, null, 2) : (done.output?.text ?? ''));
     const u = done.usage;
     if (u)
       console.error(

@@ -19,7 +19,8 @@ const USAGE = `usage: yi-vl generate --model <onnx-dir> --image <file> --prompt 
   [--device auto|cuda|cpu|webgpu] [--json] [--logits-out <file>] [--reference-intake]
 
   --history      JSON array of earlier rounds [{"question": "...", "answer": "..."}], oldest first
-  --temperature  0 = greedy; unset = the model's generation_config.json
+  --temperature  0 = greedy; unset options take the API's defaults (temperature 0.2, top-p 0.8, top-k 50,
+                 512 new tokens; docs/yi-vl.md)
   --json         print one JSON object (prompt_token_ids with the image as -200, output_token_ids, text,
                  finish_reason, token counts, timings, model_input_sha256 = sha256 of the 448x448 RGB bytes)
                  instead of streaming the answer

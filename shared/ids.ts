@@ -3,6 +3,8 @@
  * Lexicographic order equals creation order, so S3 listings page through jobs chronologically.
  */
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+/** One character of ALPHABET (no i, l, o, u) as a regex character class. */
+const ID_CHAR = '[0-9a-hjkmnp-tv-z]';
 
 function encodeTime(ms: number): string {
   let out = '';
@@ -25,7 +27,11 @@ export function newJobId(now: number = Date.now()): string {
   return `job_${encodeTime(now)}${randomChars(16)}`;
 }
 
-export const JOB_ID_PATTERN = /^job_[0-9a-hjkmnp-tv-z]{26}$/;
+/** A job id, unanchored: for patterns that embed one (object keys). The one definition every check derives from. */
+export const JOB_ID_SOURCE = `job_${ID_CHAR}{26}`;
+
+/** Exactly a job id as `newJobId` makes them; `JOB_ID_PATTERN.source` is the OpenAPI `pattern`. */
+export const JOB_ID_PATTERN = new RegExp(`^${JOB_ID_SOURCE}$`);
 
 export function isJobId(value: string): boolean {
   return JOB_ID_PATTERN.test(value);

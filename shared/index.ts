@@ -1,9 +1,11 @@
 // The contract shared by the edge and the GPU worker. Neither side imports the other; both import this.
+export * from './aws/clients.ts';
 export * from './aws/errors.ts';
 export * from './aws/s3-object-store.ts';
 export * from './aws/sqs-job-queue.ts';
 export * from './config/api-keys.ts';
 export * from './config/env.ts';
+export * from './crypto/sha256.ts';
 export * from './errors/problem.ts';
 export * from './ids.ts';
 export * from './jobs/job-repository.ts';

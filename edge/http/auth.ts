@@ -1,5 +1,6 @@
-import { type ApiKeyEntry, sha256Hex } from '../../shared/config/api-keys.ts';
+import type { ApiKeyEntry } from '../../shared/config/api-keys.ts';
 import { constantTimeEqual } from '../../shared/crypto/constant-time.ts';
+import { sha256Hex } from '../../shared/crypto/sha256.ts';
 
 export interface Principal {
   keyId: string;

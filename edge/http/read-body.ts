@@ -1,3 +1,4 @@
+import { concatBytes } from '../../shared/bytes.ts';
 import { ProblemError } from '../../shared/errors/problem.ts';
 
 /**
@@ -29,14 +30,7 @@ export async function readBodyCapped(req: Request, cap: number, what = 'request 
   } finally {
     reader.releaseLock();
   }
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
+  return chunks.length === 1 ? chunks[0]! : concatBytes(chunks);
 }
 
 function tooLarge(what: string, cap: number): ProblemError {

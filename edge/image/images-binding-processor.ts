@@ -3,15 +3,16 @@
  * caps) run in the isolate; the decode/orient/pad/resize is offloaded to Images (`fit: 'pad'` on the Yi-VL pad
  * colour, PNG out), so the isolate spends little CPU on pixels. Images rounds the padded geometry like any `contain`
  * resize, so this path is close to, not bit-exact with, the PIL reference (the WASM path is exact). Whatever PNG
- * comes back (RGBA, another size) is normalised to the port's contract: 448×448 RGB, alpha on the pad colour.
+ * comes back (RGBA, another size) is normalised to the port's contract: 448×448 RGB, alpha on the pad colour. An
+ * upload that passes the shared checks but that the binding does not transform goes to the worker undecoded.
  */
-import { ProblemError } from '../../shared/errors/problem.ts';
-import { sha256Hex } from '../../shared/image/digest.ts';
-import { inspectUpload } from '../../shared/image/intake.ts';
+import { sha256Hex } from '../../shared/crypto/sha256.ts';
+import { readImageHeader } from '../../shared/image/header.ts';
+import { checkCompressedData, inspectUpload } from '../../shared/image/intake.ts';
 import { rgbaToOrientedRgb } from '../../shared/image/orient.ts';
 import { encodePngRgb } from '../../shared/image/png-encode.ts';
 import { padAndResize, YI_VL_PAD_RGB, YI_VL_SIZE } from '../../shared/image/yi-vl-resize.ts';
-import type { ImageLimits, ImageProcessor, PreparedImage } from './image-processor.ts';
+import type { DeferredImage, ImageLimits, ImageProcessor, PreparedImage } from './image-processor.ts';
 import { decodePngRgba, initPngCodec } from './wasm-decoders.ts';
 
 /** The structural subset of Cloudflare's `ImagesBinding` this adapter uses. */
@@ -29,9 +30,10 @@ export class ImagesBindingProcessor implements ImageProcessor {
     private readonly pngWasm: WebAssembly.Module,
   ) {}
 
-  async prepare(upload: Uint8Array, limits: ImageLimits): Promise<PreparedImage> {
+  async prepare(upload: Uint8Array, limits: ImageLimits): Promise<PreparedImage | DeferredImage> {
     const header = inspectUpload(upload, limits);
-    let transformed: Uint8Array;
+    await checkCompressedData(upload, header);
+    let out: Awaited<ReturnType<typeof decodePngRgba>>;
     try {
       const result = await this.images
         .input(new Blob([upload as Uint8Array<ArrayBuffer>]).stream())
@@ -42,16 +44,26 @@ export class ImagesBindingProcessor implements ImageProcessor {
           background: `rgb(${YI_VL_PAD_RGB.join(',')})`,
         })
         .output({ format: 'image/png' });
-      transformed = new Uint8Array(await result.response().arrayBuffer());
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      throw new ProblemError(
-        'image_corrupt',
-        `The ${header.format} image could not be decoded (${message.slice(0, 120)}).`,
-      );
+      const transformed = new Uint8Array(await result.response().arrayBuffer());
+      // Normalising a small off-size result is cheap; a full-size one (a binding that ignored the resize) is not.
+      const made = readImageHeader(transformed, 'png');
+      if (made.width * made.height > 4 * YI_VL_SIZE * YI_VL_SIZE) throw new Error('the binding did not resize');
+      await initPngCodec(this.pngWasm);
+      out = await decodePngRgba(transformed);
+    } catch {
+      // The upload passed every check the other runtimes apply; a binding stricter than they are (or failing) must
+      // not change what the API accepts, so the worker prepares it, as the Node edge would.
+      return {
+        original: upload,
+        format: header.format,
+        width: header.orientedWidth,
+        height: header.orientedHeight,
+        bytes: upload.length,
+        sha256: await sha256Hex(upload),
+        modelWidth: YI_VL_SIZE,
+        modelHeight: YI_VL_SIZE,
+      };
     }
-    await initPngCodec(this.pngWasm);
-    const out = await decodePngRgba(transformed);
     const rgb = rgbaToOrientedRgb(out.data, out.width, out.height, 1, YI_VL_PAD_RGB);
     const square =
       rgb.width === YI_VL_SIZE && rgb.height === YI_VL_SIZE ? rgb.data : padAndResize(rgb.data, rgb.width, rgb.height);

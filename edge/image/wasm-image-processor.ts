@@ -1,23 +1,34 @@
 /**
- * The ImageProcessor for Cloudflare Workers without an Images binding: the shared intake checks, WASM decoding,
- * then orientation, alpha flattening, padding and the bit-exact PIL bicubic resize in plain TypeScript, and a PNG
- * written with CompressionStream. No sharp, no Node APIs.
+ * The ImageProcessor for Cloudflare Workers without an Images binding: the shared intake and structural checks, WASM
+ * decoding, then orientation, alpha flattening, padding and the bit-exact PIL bicubic resize in plain TypeScript, and
+ * a PNG written with CompressionStream. No sharp, no Node APIs.
+ *
+ * Images over the isolate's decode budget, and animated WebPs (the WASM codec reads stills only), are not refused:
+ * they pass the same checks and go to the job as uploaded (a DeferredImage) for the worker to prepare exactly as the
+ * Node edge would. Which images the API accepts does not depend on where the edge runs.
  */
+
+import { sha256Hex } from '../../shared/crypto/sha256.ts';
 import { ProblemError } from '../../shared/errors/problem.ts';
-import { sha256Hex } from '../../shared/image/digest.ts';
 import { jpegHasEndMarker } from '../../shared/image/header.ts';
-import { inspectUpload } from '../../shared/image/intake.ts';
+import { checkCompressedData, inspectUpload } from '../../shared/image/intake.ts';
 import { rgbaToOrientedRgb } from '../../shared/image/orient.ts';
 import { encodePngRgb } from '../../shared/image/png-encode.ts';
 import { padAndResize, YI_VL_PAD_RGB, YI_VL_SIZE } from '../../shared/image/yi-vl-resize.ts';
-import type { ImageLimits, ImageProcessor, PreparedImage } from './image-processor.ts';
+import type { DeferredImage, ImageLimits, ImageProcessor, PreparedImage } from './image-processor.ts';
 import { decodeRgba, initWasmCodecs, type Rgba, type WasmCodecModules } from './wasm-decoders.ts';
 
 /**
- * Peak memory is ~11 bytes per pixel (RGBA in the WASM heap, its JS copy, the RGB image) on top of the upload, and
- * an isolate has 128 MB: 6 MP keeps a worst case near 100 MB. Larger uploads need the Images binding (or Node).
+ * The largest image decoded in the isolate. Decoding costs ~11 bytes per pixel (RGBA in the WASM heap, its JS copy,
+ * the RGB image) on top of the upload, and an isolate has 128 MB: 6 MP keeps a worst case near 100 MB (measured
+ * figures in docs/reliability.md). Larger images are deferred to the worker.
  */
 export const WASM_DEFAULT_MAX_PIXELS = 6_000_000;
+
+/** VP8X with the animation flag: libwebp's still-image decoder (the WASM codec) refuses these. */
+function isAnimatedWebp(bytes: Uint8Array): boolean {
+  return String.fromCharCode(...bytes.subarray(12, 16)) === 'VP8X' && (bytes[20]! & 0x02) !== 0;
+}
 
 export class WasmImageProcessor implements ImageProcessor {
   private readonly maxPixels: number;
@@ -29,10 +40,23 @@ export class WasmImageProcessor implements ImageProcessor {
     this.maxPixels = options.maxPixels ?? WASM_DEFAULT_MAX_PIXELS;
   }
 
-  async prepare(upload: Uint8Array, limits: ImageLimits): Promise<PreparedImage> {
-    const header = inspectUpload(upload, { ...limits, maxPixels: Math.min(limits.maxPixels, this.maxPixels) });
+  async prepare(upload: Uint8Array, limits: ImageLimits): Promise<PreparedImage | DeferredImage> {
+    const header = inspectUpload(upload, limits);
     if (header.format === 'jpeg' && !jpegHasEndMarker(upload)) {
       throw new ProblemError('image_corrupt', 'The jpeg image is truncated (no end-of-image marker).');
+    }
+    await checkCompressedData(upload, header);
+    if (header.width * header.height > this.maxPixels || (header.format === 'webp' && isAnimatedWebp(upload))) {
+      return {
+        original: upload,
+        format: header.format,
+        width: header.orientedWidth,
+        height: header.orientedHeight,
+        bytes: upload.length,
+        sha256: await sha256Hex(upload),
+        modelWidth: YI_VL_SIZE,
+        modelHeight: YI_VL_SIZE,
+      };
     }
     await initWasmCodecs(this.modules);
     let decoded: Rgba;

@@ -1,4 +1,4 @@
-import { sha256Hex } from '../../shared/config/api-keys.ts';
+import { sha256Hex } from '../../shared/crypto/sha256.ts';
 
 /** JSON with object keys sorted at every level, so equal values always serialise to equal text. */
 export function canonicalJson(value: unknown): string {

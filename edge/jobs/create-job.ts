@@ -1,5 +1,6 @@
 import { ProblemError } from '../../shared/errors/problem.ts';
 import { newJobId } from '../../shared/ids.ts';
+import { ACCEPTED_MEDIA_TYPES } from '../../shared/image/formats.ts';
 import type { JobRepository } from '../../shared/jobs/job-repository.ts';
 import { PreconditionFailedError, putJson } from '../../shared/ports/object-store.ts';
 import { type JobEvent, JobEventSchema } from '../../shared/schemas/events.ts';
@@ -8,8 +9,8 @@ import { generationParamsOf } from '../../shared/schemas/job-create.ts';
 import { encodeJobMessage } from '../../shared/schemas/queue-message.ts';
 import { keys } from '../../shared/storage/keys.ts';
 import type { Principal } from '../http/auth.ts';
-import type { PreparedImage } from '../image/image-processor.ts';
-import type { EdgeLogger } from '../logger.ts';
+import type { DeferredImage, PreparedImage } from '../image/image-processor.ts';
+import { type EdgeLogger, errorSummary } from '../logger.ts';
 import type { EdgeDeps } from '../ports.ts';
 import { fingerprintOf } from './canonical.ts';
 import { type Claim, type IdempotencyStore, idempotencyKeyHash } from './idempotency.ts';
@@ -242,8 +243,10 @@ async function resolveInput(
     bytes = await ctx.deps.fetchImage(image.url, { maxBytes: limits.maxBytes });
   } else bytes = image.bytes;
   const prepared = await prepare(ctx, bytes, limits);
-  const key = keys.modelInput(principal.tenant, jobId);
-  await ctx.deps.store.put(key, prepared.png, { contentType: 'image/png' });
+  // A processor that could not decode the upload in this runtime hands it on as sent; the worker prepares it.
+  const key = prepared.png ? keys.modelInput(principal.tenant, jobId) : keys.uploadedInput(principal.tenant, jobId);
+  if (prepared.png) await ctx.deps.store.put(key, prepared.png, { contentType: 'image/png' });
+  else await ctx.deps.store.put(key, prepared.original, { contentType: ACCEPTED_MEDIA_TYPES[prepared.format] });
   return {
     input: {
       source: image.kind,
@@ -255,6 +258,7 @@ async function resolveInput(
       sha256: prepared.sha256,
       model_width: prepared.modelWidth,
       model_height: prepared.modelHeight,
+      ...(prepared.png ? {} : { prepared_by: 'worker' as const }),
     },
     conversation: { root_id: jobId, history: [] },
   };
@@ -265,7 +269,7 @@ async function prepare(
   ctx: CreateJobContext,
   bytes: Uint8Array,
   limits: { maxBytes: number; maxPixels: number; maxSide: number },
-): Promise<PreparedImage> {
+): Promise<PreparedImage | DeferredImage> {
   try {
     return await ctx.deps.images.prepare(bytes, limits);
   } catch (err) {
@@ -301,8 +305,4 @@ async function followUp(
       history: [...parent.conversation.history, { question: parent.prompt, answer: parent.output.text }],
     },
   };
-}
-
-export function errorSummary(err: unknown): { name: string; message: string } {
-  return err instanceof Error ? { name: err.name, message: err.message } : { name: 'unknown', message: String(err) };
 }

@@ -1,4 +1,4 @@
-import { sha256Hex } from '../../shared/config/api-keys.ts';
+import { sha256Hex } from '../../shared/crypto/sha256.ts';
 import { ProblemError } from '../../shared/errors/problem.ts';
 import { getJson, type ObjectStore, PreconditionFailedError, putJson } from '../../shared/ports/object-store.ts';
 import { type IdempotencyRecord, IdempotencyRecordSchema } from '../../shared/schemas/usage.ts';

@@ -1,4 +1,4 @@
-import { newJobId } from '../../shared/ids.ts';
+import { JOB_ID_SOURCE, newJobId } from '../../shared/ids.ts';
 import { getJson, type ObjectStore } from '../../shared/ports/object-store.ts';
 import { type JobRecord, JobRecordSchema, type JobStatus } from '../../shared/schemas/job.ts';
 import { keys } from '../../shared/storage/keys.ts';
@@ -19,7 +19,7 @@ export interface JobPage {
   nextCursor?: string;
 }
 
-const JOB_KEY = /\/(job_[0-9a-z]{26})\.json$/;
+const JOB_KEY = new RegExp(`/(${JOB_ID_SOURCE})\\.json$`);
 /** With a status filter, at most this many records are read per request; the cursor resumes the scan. */
 const MAX_SCANNED = 500;
 const FETCH_CONCURRENCY = 16;

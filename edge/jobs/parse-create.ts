@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { sha256Hex } from '../../shared/config/api-keys.ts';
+import { sha256Hex } from '../../shared/crypto/sha256.ts';
 import { ProblemError } from '../../shared/errors/problem.ts';
 import { type JobCreateFields, JobCreateFieldsSchema } from '../../shared/schemas/job-create.ts';
 import { validationProblem } from '../http/problem-response.ts';
@@ -91,6 +91,12 @@ async function parseMultipart(req: Request, maxImageBytes: number): Promise<Crea
         raw[name] = JSON.parse(text);
       } catch {
         errors.push({ path: 'metadata', message: 'must be a JSON object of string values' });
+      }
+    } else if (name === 'response_format') {
+      try {
+        raw[name] = JSON.parse(text);
+      } catch {
+        errors.push({ path: 'response_format', message: 'must be a JSON object (a JSON-encoded text field)' });
       }
     } else raw[name] = text;
   }

@@ -5,13 +5,15 @@ import { JobInputSchema, JobRecordSchema } from '../../shared/schemas/job.ts';
 import { UsageSummarySchema } from '../../shared/schemas/usage.ts';
 
 /** Response shapes of the edge API, built from the shared record schemas so the OpenAPI document cannot drift. */
-export const PublicJobInputSchema = JobInputSchema.omit({ key: true }).meta({ id: 'PublicJobInput' });
+export const PublicJobInputSchema = JobInputSchema.omit({ key: true, prepared_by: true }).meta({
+  id: 'PublicJobInput',
+});
 
 export const JobLinksSchema = z
   .object({ get: z.string(), cancel: z.string(), events: z.string() })
   .meta({ id: 'JobLinks', description: 'Where to poll, cancel, and catch up on events.' });
 
-export const JobViewSchema = JobRecordSchema.omit({ api_key_id: true, tenant: true, input: true })
+export const JobViewSchema = JobRecordSchema.omit({ api_key_id: true, tenant: true, input: true, run_message_id: true })
   .extend({ input: PublicJobInputSchema, urls: JobLinksSchema })
   .meta({ id: 'Job', description: 'A job as the API shows it.' });
 

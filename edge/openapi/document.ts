@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PROBLEM_CONTENT_TYPE } from '../../shared/errors/problem.ts';
+import { JOB_ID_PATTERN } from '../../shared/ids.ts';
 import './api-schemas.ts';
 import '../../shared/index.ts';
 
@@ -31,7 +32,7 @@ const jobIdParam = {
   name: 'id',
   in: 'path',
   required: true,
-  schema: { type: 'string', pattern: '^job_[0-9a-hjkmnp-tv-z]{26}$' },
+  schema: { type: 'string', pattern: JOB_ID_PATTERN.source },
 };
 const common = [401, 429, 503];
 
@@ -95,6 +96,11 @@ export function openApiDocument(): Json {
                       properties: {
                         image: { type: 'string', contentMediaType: 'application/octet-stream' },
                         metadata: { type: 'string', description: 'JSON object of strings' },
+                        response_format: {
+                          type: 'string',
+                          contentMediaType: 'application/json',
+                          description: 'the ResponseFormat object, JSON-encoded',
+                        },
                       },
                     },
                   ],

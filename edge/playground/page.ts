@@ -55,6 +55,12 @@ export const PLAYGROUND_HTML = `<!doctype html>
         <input id="temperature" name="temperature" type="number" min="0" max="2" step="0.05" inputmode="decimal"
           placeholder="0.2">
       </div>
+      <div class="field">
+        <label for="schema">JSON schema (optional)</label>
+        <textarea id="schema" name="schema" spellcheck="false" aria-describedby="schema-help"
+          placeholder='{"type": "object", "properties": {"animal": {"enum": ["cat", "dog", "other"]}}, "required": ["animal"]}'></textarea>
+        <p id="schema-help" class="help">The answer will be a JSON document valid against this schema (docs/api.md lists the supported keywords).</p>
+      </div>
     </fieldset>
     <button id="submit" type="submit">Analyze image</button>
   </form>

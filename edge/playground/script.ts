@@ -17,6 +17,7 @@ const el = {
   prompt: $('prompt'),
   maxTokens: $('max-tokens'),
   temperature: $('temperature'),
+  schema: $('schema'),
   submit: $('submit'),
   error: $('error'),
   errorTitle: $('error-title'),
@@ -188,7 +189,8 @@ function finishRound(round, job) {
     round.answer.classList.add('answer');
     const u = job.usage || {};
     round.meta.textContent =
-      job.id + ' · ' + (job.output.completion_tokens ?? u.completion_tokens ?? '?') + ' tokens · ' + job.output.finish_reason;
+      job.id + ' · ' + (job.output.completion_tokens ?? u.completion_tokens ?? '?') + ' tokens · ' + job.output.finish_reason +
+      ('json' in job.output ? ' · output.json valid against the schema' : '');
   } else {
     round.answer.classList.add('bad');
     round.answer.textContent =
@@ -268,7 +270,26 @@ function options() {
   const fields = {};
   if (el.maxTokens.value.trim()) fields.max_new_tokens = el.maxTokens.value.trim();
   if (el.temperature.value.trim()) fields.temperature = el.temperature.value.trim();
+  const schema = el.schema.value.trim();
+  if (schema) {
+    let parsed;
+    try {
+      parsed = JSON.parse(schema);
+    } catch (err) {
+      throw new Error('The JSON schema is not valid JSON: ' + err.message);
+    }
+    // A multipart form sends response_format as a JSON-encoded text field.
+    fields.response_format = JSON.stringify({ type: 'json_schema', json_schema: { name: 'playground', schema: parsed, strict: true } });
+  }
   return fields;
+}
+function optionsOrError() {
+  try {
+    return options();
+  } catch (err) {
+    showError({ title: 'Invalid JSON schema', detail: err.message });
+    return null;
+  }
 }
 function setBusy(busy) {
   state.busy = busy;
@@ -352,7 +373,9 @@ el.ask.addEventListener('submit', async (e) => {
   el.followup.hidden = true;
   clearModelInput();
   showOriginal(file);
-  const fields = { prompt: question, ...options() };
+  const opts = optionsOrError();
+  if (!opts) return;
+  const fields = { prompt: question, ...opts };
   const form = new FormData();
   form.set('image', file, file.name);
   for (const [k, v] of Object.entries(fields)) form.set(k, v);
@@ -370,9 +393,11 @@ el.followup.addEventListener('submit', async (e) => {
   const question = el.followupPrompt.value.trim();
   if (!question) return missing('question', 'Type a follow-up question.');
   const fields = { parent: state.lastSucceeded.id, prompt: question };
-  const opts = options();
+  const opts = optionsOrError();
+  if (!opts) return;
   if (opts.max_new_tokens) fields.max_new_tokens = Number(opts.max_new_tokens);
   if (opts.temperature) fields.temperature = Number(opts.temperature);
+  if (opts.response_format) fields.response_format = JSON.parse(opts.response_format);
   const job = await run(
     question,
     () =>

@@ -19,7 +19,15 @@ export function registerJobInputRoute(app: Hono<EdgeEnv>, ctx: AppContext): void
     const found = await ctx.repo.get(c.get('principal').tenant, id);
     if (!found) throw new ProblemError('not_found', 'No such job.');
     // A follow-up job points at its root's stored input, so this is the image every round of a conversation saw.
-    const key = found.job.input.key;
+    const { key, prepared_by } = found.job.input;
+    // Only the model input is served: an upload the worker prepares is kept as sent, and the worker does not store
+    // what it made of it.
+    if (prepared_by === 'worker') {
+      throw new ProblemError(
+        'not_found',
+        'This job’s model input is prepared by the worker from the upload and is not stored.',
+      );
+    }
     const headers: Record<string, string> = {
       'Content-Type': 'image/png',
       'Cache-Control': INPUT_CACHE_CONTROL,

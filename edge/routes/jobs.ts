@@ -1,7 +1,7 @@
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import { ProblemError } from '../../shared/errors/problem.ts';
-import { isJobId } from '../../shared/ids.ts';
+import { isJobId, JOB_ID_PATTERN } from '../../shared/ids.ts';
 import { isTerminal, JobStatusSchema } from '../../shared/schemas/job.ts';
 import type { AppContext, EdgeEnv } from '../context.ts';
 import { validationProblem } from '../http/problem-response.ts';
@@ -24,10 +24,7 @@ export function preferredWait(header: string | undefined): number | null {
 
 const ListQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  after: z
-    .string()
-    .regex(/^job_[0-9a-z]{26}$/, 'not a job id')
-    .optional(),
+  after: z.string().regex(JOB_ID_PATTERN, 'not a job id').optional(),
   created_after: z.iso.datetime({ offset: true }).optional(),
   status: z
     .string()

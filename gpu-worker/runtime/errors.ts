@@ -1,6 +1,6 @@
 import type { JobError } from '../../shared/index.ts';
 import { JobUpdateConflictError, QueueUnavailableError, StoreUnavailableError } from '../../shared/index.ts';
-import { NonRetryableAnalyzeError } from '../analyzer.ts';
+import { AnalyzeError } from '../analyzer-errors.ts';
 
 /** The job's input object is gone or unreadable: retrying cannot help. */
 export class InputMissingError extends Error {
@@ -13,20 +13,20 @@ export class InputMissingError extends Error {
 export type FailureClass = { retryable: true; reason: string } | { retryable: false; error: JobError };
 
 /**
- * Sorts a failure into "try again later" (the model process crashed, ran out of memory, storage or queue was down)
- * and "this job can never succeed" (bad input). Unknown errors count as retryable: the receive count caps them.
+ * Sorts a failure by its type into "try again later" (the model crashed or ran out of memory, storage or queue was
+ * down, a write kept losing races) and "this job can never succeed" (bad input, prompt over the context). Anything
+ * else counts as a model crash, so it is retried: the receive count caps it.
  */
 export function classifyFailure(err: unknown): FailureClass {
-  if (err instanceof NonRetryableAnalyzeError)
-    return { retryable: false, error: { code: err.code, message: err.message, retryable: false } };
+  if (err instanceof AnalyzeError)
+    return err.retryable
+      ? { retryable: true, reason: err.code }
+      : { retryable: false, error: { code: err.code, message: err.message, retryable: false } };
   if (err instanceof InputMissingError)
     return { retryable: false, error: { code: 'input_missing', message: err.message, retryable: false } };
   if (err instanceof StoreUnavailableError || err instanceof QueueUnavailableError)
     return { retryable: true, reason: 'dependency_unavailable' };
   if (err instanceof JobUpdateConflictError) return { retryable: true, reason: 'update_conflict' };
-  if (err instanceof RangeError && /allocation|memory/i.test(err.message)) return { retryable: true, reason: 'oom' };
-  if (err instanceof Error && /out of memory|\boom\b|bad_alloc|MemoryAllocation/i.test(err.message))
-    return { retryable: true, reason: 'oom' };
   return { retryable: true, reason: 'model_crash' };
 }
 

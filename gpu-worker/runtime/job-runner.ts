@@ -23,7 +23,9 @@ import { cancelRequested, watchCancel } from './cancel-watch.ts';
 import { queueTtlExpired, RunAbort } from './deadlines.ts';
 import { classifyFailure, errorMessage, InputMissingError } from './errors.ts';
 import { startHeartbeat } from './heartbeat.ts';
+import { modelInputOf } from './model-input.ts';
 import type { JobNotifier } from './notifier.ts';
+import { structuredOutputOf } from './structured-output.ts';
 import { jobUsageOf, usageRecordOf } from './usage.ts';
 
 export type JobRunnerConfig = Pick<
@@ -45,6 +47,8 @@ export interface JobRunnerDeps {
   config: JobRunnerConfig;
   logger: Logger;
   metrics: WorkerMetrics;
+  /** The time of start, queue-deadline and finish decisions (tests move it; default: the system clock). */
+  clock?: () => Date;
 }
 
 type Terminal = 'succeeded' | 'failed' | 'canceled';
@@ -55,12 +59,28 @@ interface Ending {
 }
 
 /**
+ * Whether the job is running under another queue message than this one. SQS delivers at least once and the edge may
+ * send a job's message twice, so a second message for a running job is a duplicate: it is dropped without running.
+ * A redelivery of the message the run started from (same message id) means that run's lease lapsed (its worker died
+ * or stopped renewing it), so it takes the job over.
+ */
+function runByAnotherMessage(job: JobRecord, message: ReceivedMessage): boolean {
+  return job.status === 'running' && job.run_message_id !== undefined && job.run_message_id !== message.messageId;
+}
+
+/**
  * Runs one job message through the lifecycle. The job record is the truth; the message is only a pointer, so every
- * step tolerates redelivery: a terminal job is acked without running, and each state change is a CAS update.
+ * step tolerates redelivery and duplicates: a terminal job is acked without running, a job that another message is
+ * running is acked without running, and each state change is a CAS update. However many messages a job has, it runs
+ * once (again only after a retryable failure or a lapsed lease), ends once, and gets one terminal event and one
+ * usage record.
  * Order of durable writes on finish: usage record → job record → event + webhook message → delete job message.
  */
 export class JobRunner {
-  constructor(private readonly deps: JobRunnerDeps) {}
+  private readonly now: () => Date;
+  constructor(private readonly deps: JobRunnerDeps) {
+    this.now = deps.clock ?? (() => new Date());
+  }
 
   async handle(message: ReceivedMessage, shutdown: AbortSignal): Promise<void> {
     const { logger, jobQueue } = this.deps;
@@ -101,11 +121,15 @@ export class JobRunner {
       await this.ack(message, log);
       return;
     }
+    if (runByAnotherMessage(current.job, message)) {
+      await this.dropDuplicate(message, log);
+      return;
+    }
     if (current.job.cancel_requested_at || (await cancelRequested(this.deps.store, ref.tenant, ref.job_id))) {
       await this.finish(current.job, { status: 'canceled', result: null }, message, log);
       return;
     }
-    if (queueTtlExpired(current.job)) {
+    if (queueTtlExpired(current.job, this.now())) {
       metrics.jobs.inc({ outcome: 'expired' });
       const error = { code: 'queue_ttl_expired', message: `not started before ${current.job.expires_at}` };
       await this.finish(current.job, { status: 'failed', result: null, error }, message, log);
@@ -113,13 +137,23 @@ export class JobRunner {
     }
 
     const started = await repo.update(ref.tenant, ref.job_id, (job) => {
-      if (isTerminal(job.status)) return null;
-      const now = new Date().toISOString();
-      return { ...job, status: 'running', attempts: job.attempts + 1, started_at: job.started_at ?? now };
+      // A duplicate of this message may have started the job since it was read: the CAS re-runs this on its write.
+      if (isTerminal(job.status) || runByAnotherMessage(job, message)) return null;
+      const now = this.now().toISOString();
+      return {
+        ...job,
+        status: 'running',
+        attempts: job.attempts + 1,
+        started_at: job.started_at ?? now,
+        run_message_id: message.messageId,
+      };
     });
     if (!started?.changed) {
-      if (started) await notifier.ensureTerminalNotices(started.job);
-      await this.ack(message, log);
+      if (started && runByAnotherMessage(started.job, message)) await this.dropDuplicate(message, log);
+      else {
+        if (started) await notifier.ensureTerminalNotices(started.job);
+        await this.ack(message, log);
+      }
       return;
     }
     const job = started.job;
@@ -182,7 +216,7 @@ export class JobRunner {
       result = await analyzer.analyze(
         {
           jobId: job.id,
-          image: input.body,
+          image: await modelInputOf(job, input.body),
           prompt: job.prompt,
           history: job.conversation.history,
           params: job.params,
@@ -204,13 +238,14 @@ export class JobRunner {
   /** Ends the job; `message` null leaves the message alone (it is headed for the dead-letter queue). */
   private async finish(job: JobRecord, ending: Ending, message: ReceivedMessage | null, log: Logger): Promise<void> {
     const { store, repo, notifier, metrics } = this.deps;
-    const completedAt = new Date();
+    const completedAt = this.now();
     const completedIso = completedAt.toISOString();
     const usage = jobUsageOf(job, ending.result, completedAt);
     const output: JobOutput | undefined = ending.result
       ? {
           text: ending.result.text,
           finish_reason: ending.result.finish_reason,
+          ...structuredOutputOf(ending.result.text, ending.result.finish_reason, job.params.response_format),
           prompt_tokens: ending.result.prompt_tokens,
           completion_tokens: ending.result.completion_tokens,
         }
@@ -238,11 +273,14 @@ export class JobRunner {
         'job ended',
       );
     } else {
-      // Another writer ended it first: make the usage record describe the job as it actually ended.
+      // Another writer ended it first: the usage record describes the job as it actually ended, under the day it
+      // ended (ours may be another day), and ours goes.
       const final = updated?.job;
-      if (final?.usage && final.completed_at)
-        await putJson(store, usageKey, usageRecordOf(final, final.usage, final.completed_at));
-      else await store.delete(usageKey);
+      if (final?.usage && final.completed_at) {
+        const finalKey = keys.usage(job.tenant, utcDay(final.completed_at), job.id);
+        await putJson(store, finalKey, usageRecordOf(final, final.usage, final.completed_at));
+        if (finalKey !== usageKey) await store.delete(usageKey);
+      } else await store.delete(usageKey);
       if (final) await notifier.ensureTerminalNotices(final);
       log.info({ status: final?.status }, 'job was ended by another writer');
     }
@@ -297,6 +335,13 @@ export class JobRunner {
     });
     metrics.jobs.inc({ outcome: 'retried' });
     log.info({ delay_s: delay }, 'job will be retried');
+  }
+
+  /** Another message of this job is running it: this copy is deleted (the running one stays until the job ends). */
+  private async dropDuplicate(message: ReceivedMessage, log: Logger): Promise<void> {
+    this.deps.metrics.jobs.inc({ outcome: 'duplicate' });
+    log.info({ message_id: message.messageId }, 'another message of this job is running it; dropping this duplicate');
+    await this.ack(message, log);
   }
 
   private async ack(message: ReceivedMessage, log: Logger): Promise<void> {

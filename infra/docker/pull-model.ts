@@ -3,7 +3,10 @@
  * Files are written to a temporary name and renamed when complete; a stamp of the listing (keys, sizes, ETags) makes
  * a restart with an unchanged model skip the download, and a changed model fetch only what differs.
  *
- *   MODEL_S3_URI=s3://bucket/models/yi-vl-6b/ MODEL_DIR=/models/yi-vl tsx infra/docker/pull-model.ts
+ *   AWS_REGION=… MODEL_S3_URI=s3://bucket/models/yi-vl-6b/ MODEL_DIR=/models/yi-vl tsx infra/docker/pull-model.ts
+ *
+ * The environment is read once through shared/config (`loadModelPullConfig`): a missing or bad variable is one line
+ * and exit code 2, before anything is fetched.
  */
 import { createWriteStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
@@ -12,10 +15,39 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { z } from 'zod';
 import { createS3Client } from '../../shared/aws/s3-object-store.ts';
+import { awsEnvShape, ConfigError, type Env, envVar, parseEnv } from '../../shared/config/env.ts';
 import { parseS3Uri } from '../lib/s3-uri.ts';
 
 export const STAMP_FILE = '.model-source.json';
+
+/** What the puller reads, once, at container start (credentials come from the AWS SDK's own chain). */
+export const modelPullEnvSchema = z.object({
+  AWS_REGION: awsEnvShape.AWS_REGION,
+  AWS_ENDPOINT_URL_S3: awsEnvShape.AWS_ENDPOINT_URL_S3,
+  S3_FORCE_PATH_STYLE: awsEnvShape.S3_FORCE_PATH_STYLE,
+  MODEL_S3_URI: envVar
+    .string('s3://bucket/prefix/ of a converted model (npm run model -- prepare, then aws s3 sync)')
+    .refine(
+      (uri) => {
+        try {
+          parseS3Uri(uri);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      { message: 'must be s3://bucket/prefix/' },
+    ),
+  MODEL_DIR: envVar.string('folder the model is copied into (the worker loads it from there)'),
+});
+export type ModelPullConfig = z.infer<typeof modelPullEnvSchema>;
+
+/** Parses the environment; throws `ConfigError` naming every missing or invalid variable. */
+export function loadModelPullConfig(env: Env): ModelPullConfig {
+  return parseEnv(modelPullEnvSchema, env);
+}
 
 export interface ModelObject {
   key: string;
@@ -108,23 +140,25 @@ export async function pullModel(opts: {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const uri = process.env.MODEL_S3_URI;
-  const dir = process.env.MODEL_DIR;
-  if (!uri || !dir) {
-    console.error('pull-model: MODEL_S3_URI and MODEL_DIR must both be set');
+  let config: ModelPullConfig;
+  try {
+    config = loadModelPullConfig(process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`pull-model: ${err.message}`);
     process.exit(2);
   }
   const client = createS3Client({
-    region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
-    endpoint: process.env.AWS_ENDPOINT_URL_S3,
-    forcePathStyle: /^(true|1|yes)$/.test(process.env.S3_FORCE_PATH_STYLE ?? ''),
+    region: config.AWS_REGION,
+    endpoint: config.AWS_ENDPOINT_URL_S3,
+    forcePathStyle: config.S3_FORCE_PATH_STYLE,
   });
   const started = Date.now();
-  const res = await pullModel({ client, uri, dir });
+  const res = await pullModel({ client, uri: config.MODEL_S3_URI, dir: config.MODEL_DIR });
   const log = {
     level: 'info',
     msg: 'model ready',
-    dir: relative(process.cwd(), dir) || dir,
+    dir: relative(process.cwd(), config.MODEL_DIR) || config.MODEL_DIR,
     downloaded: res.downloaded.length,
     skipped: res.skipped.length,
     mib: Math.round(res.bytes / 2 ** 20),

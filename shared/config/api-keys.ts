@@ -1,3 +1,4 @@
+import { sha256Hex } from '../crypto/sha256.ts';
 import { TENANT_ID_PATTERN } from '../ids.ts';
 
 /**
@@ -27,12 +28,6 @@ export function parseApiKeys(value: string): ApiKeyEntry[] {
       throw new Error(`API_KEYS entry ${i + 1}: sha256 must be 64 lowercase hex digits`);
     return { id, tenant, sha256 };
   });
-}
-
-export async function sha256Hex(text: string | Uint8Array): Promise<string> {
-  const bytes = typeof text === 'string' ? new TextEncoder().encode(text) : text;
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as BufferSource));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 export function generateApiKey(): string {

@@ -67,7 +67,25 @@ export const awsEnvShape = {
     .default('native')
     .describe('native: the store enforces If-None-Match/If-Match; emulated: HEAD-then-PUT for stores without them'),
   JOB_QUEUE_URL: envVar.url('SQS queue URL of the job queue'),
+  AWS_ACCESS_KEY_ID: z.string().optional().describe('static credentials; unset to use the SDK credential chain'),
+  AWS_SECRET_ACCESS_KEY: z.string().optional().describe('static credentials; unset to use the SDK credential chain'),
+  AWS_SESSION_TOKEN: z.string().optional(),
 };
+
+/**
+ * The master key every API key's webhook secret is derived from (`deriveWebhookSecret`). The edge hands the derived
+ * secrets out and the worker signs with them, so both refuse the same keys: fewer than 32 characters (the local stack
+ * generates 52, the CDK stack 64).
+ */
+export const WEBHOOK_SIGNING_KEY_MIN_LENGTH = 32;
+
+export const webhookSigningKeyVar = z
+  .string()
+  .min(
+    WEBHOOK_SIGNING_KEY_MIN_LENGTH,
+    `must be at least ${WEBHOOK_SIGNING_KEY_MIN_LENGTH} characters (each API key’s webhook secret is derived from it)`,
+  )
+  .describe('master key from which each API key’s webhook secret is derived');
 
 export const logEnvShape = {
   LOG_LEVEL: z

@@ -4,6 +4,7 @@
  * corruptions, which in a Worker means a CPU-limit 5xx). Returns the logical screen as RGBA, the first frame blitted
  * onto a transparent canvas, transparency honoured.
  */
+import { concatBytes } from '../bytes.ts';
 import { HeaderError } from './header-error.ts';
 
 export interface GifFrame {
@@ -31,20 +32,12 @@ class Reader {
   /** Concatenated data sub-blocks up to the terminator. */
   subBlocks(): Uint8Array {
     const parts: Uint8Array[] = [];
-    let total = 0;
     for (let size = this.u8(); size !== 0; size = this.u8()) {
       if (this.p + size > this.bytes.length) throw new HeaderError('GIF truncated');
       parts.push(this.bytes.subarray(this.p, this.p + size));
-      total += size;
       this.p += size;
     }
-    const out = new Uint8Array(total);
-    let o = 0;
-    for (const part of parts) {
-      out.set(part, o);
-      o += part.length;
-    }
-    return out;
+    return concatBytes(parts);
   }
 }
 

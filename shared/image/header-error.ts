@@ -5,3 +5,11 @@ export class HeaderError extends Error {
     this.name = 'HeaderError';
   }
 }
+
+/** The file's structure is damaged in a way the reference decoders refuse (bad CRC, wrong lengths, bogus tables). */
+export class StructureError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StructureError';
+  }
+}

@@ -6,9 +6,10 @@
  * differently, squares too large to materialise, and `exact: true` use the bit-exact PIL port.
  */
 import sharp from 'sharp';
+import { sha256Hex } from '../crypto/sha256.ts';
 import { ProblemError } from '../errors/problem.ts';
-import { sha256Hex } from './digest.ts';
 import { inspectUpload } from './intake.ts';
+import { MODEL_INPUT_PNG_LEVEL } from './model-input-png.ts';
 import { DEFAULT_IMAGE_LIMITS, type ImageLimits, type PreparedImage } from './types.ts';
 import { padAndResize, squarePlacement, YI_VL_PAD_RGB, YI_VL_SIZE } from './yi-vl-resize.ts';
 
@@ -48,7 +49,7 @@ export async function decodeRgbWithSharp(
     const reference = mode === 'reference';
     let img = sharp(bytes, {
       limitInputPixels: maxPixels,
-      failOn: 'truncated',
+      failOn: 'error',
       animated: false,
       ...(reference ? { ignoreIcc: true } : {}),
     });
@@ -70,7 +71,7 @@ export async function decodeRgbWithSharp(
 
 export async function encodePngWithSharp(rgb: Uint8Array, width: number, height: number): Promise<Uint8Array> {
   const png = await sharp(rgb, { raw: { width, height, channels: 3 } })
-    .png({ compressionLevel: 6, adaptiveFiltering: false })
+    .png({ compressionLevel: MODEL_INPUT_PNG_LEVEL, adaptiveFiltering: false })
     .toBuffer();
   return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
 }
@@ -95,7 +96,7 @@ export async function padResizeEncode(decoded: DecodedRgb, options: PreprocessOp
   }
   const png = await sharp(square, { raw: { width: side, height: side, channels: 3 } })
     .resize(YI_VL_SIZE, YI_VL_SIZE, { kernel: 'cubic', fit: 'fill' })
-    .png({ compressionLevel: 6, adaptiveFiltering: false })
+    .png({ compressionLevel: MODEL_INPUT_PNG_LEVEL, adaptiveFiltering: false })
     .toBuffer();
   return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
 }

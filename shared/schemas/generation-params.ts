@@ -1,7 +1,9 @@
 import { z } from 'zod';
+import { ResponseFormatSchema } from '../structured/response-format.ts';
 
 /**
- * Sampling settings a client may set per job. Defaults follow Yi-VL's own CLI (spec §10.2): temperature 0.2,
+ * Sampling settings a client may set per job, and the defaults of every entry point (API, worker, CLI, benchmarks):
+ * the effective settings of Yi-VL's own `cli.py`: temperature 0.2,
  * top-p 0.8, top-k 50, 512 new tokens, no repetition penalty. temperature 0 means greedy decoding.
  */
 export const GENERATION_DEFAULTS = {
@@ -27,6 +29,9 @@ export const GenerationParamsSchema = z
       .min(0)
       .max(2 ** 32 - 1)
       .optional(),
+    response_format: ResponseFormatSchema.optional().describe(
+      'constrain the answer to JSON (any object, or a JSON Schema); absent means free text',
+    ),
   })
   .meta({ id: 'GenerationParams', description: 'Sampling settings; temperature 0 selects greedy decoding.' });
 

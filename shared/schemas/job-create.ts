@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { GenerationParamsSchema } from './generation-params.ts';
-import { JobIdSchema, MetadataSchema, PromptSchema, WEBHOOK_EVENT_TYPES, WebhookEventTypeSchema } from './job.ts';
+import { defaultMaxNewTokens, ResponseFormatRequestSchema } from '../structured/response-format.ts';
+import { GENERATION_DEFAULTS, GenerationParamsSchema, MAX_NEW_TOKENS_LIMIT } from './generation-params.ts';
+import { JobIdSchema, MetadataSchema, QuestionSchema, WEBHOOK_EVENT_TYPES, WebhookEventTypeSchema } from './job.ts';
 
 /**
  * Fields of `POST /v1/jobs`, flat so that they map one-to-one onto multipart form fields.
@@ -8,7 +9,7 @@ import { JobIdSchema, MetadataSchema, PromptSchema, WEBHOOK_EVENT_TYPES, Webhook
  */
 export const JobCreateFieldsSchema = z
   .object({
-    prompt: PromptSchema,
+    prompt: QuestionSchema,
     parent: JobIdSchema.optional().describe('ask a follow-up question about this job’s image'),
     image_url: z.string().max(30_000_000).optional().describe('https URL or data: URL (JSON requests only)'),
     webhook: z
@@ -22,18 +23,41 @@ export const JobCreateFieldsSchema = z
     metadata: MetadataSchema.optional(),
   })
   .extend(GenerationParamsSchema.partial().shape)
+  .extend({
+    // No default here: left out, it depends on response_format (generationParamsOf).
+    max_new_tokens: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_NEW_TOKENS_LIMIT)
+      .optional()
+      .describe(
+        `default ${GENERATION_DEFAULTS.max_new_tokens}; with a bounded json_schema, the schema's token bound (docs/api.md)`,
+      ),
+    // Checked against the supported JSON Schema subset here, so a bad schema is a 422 before anything is stored.
+    response_format: ResponseFormatRequestSchema.optional().describe(
+      'JSON output: {"type":"json_object"} or {"type":"json_schema","json_schema":{"name":…,"schema":{…}}} ' +
+        '(in multipart, a JSON-encoded text field)',
+    ),
+  })
   .meta({ id: 'JobCreateRequest' });
 
 export type JobCreateFields = z.infer<typeof JobCreateFieldsSchema>;
 
-/** Pulls the generation settings out of create fields, filling Yi-VL's defaults. */
+/**
+ * Pulls the generation settings out of create fields, filling Yi-VL's defaults. Left out, `max_new_tokens` is a
+ * bounded schema's token bound (so its answer always completes), else the default.
+ */
 export function generationParamsOf(fields: JobCreateFields) {
+  const format = fields.response_format?.type === 'text' ? undefined : fields.response_format;
   return GenerationParamsSchema.parse({
-    max_new_tokens: fields.max_new_tokens,
+    max_new_tokens:
+      fields.max_new_tokens ?? defaultMaxNewTokens(format, GENERATION_DEFAULTS.max_new_tokens, MAX_NEW_TOKENS_LIMIT),
     temperature: fields.temperature,
     top_p: fields.top_p,
     top_k: fields.top_k,
     repetition_penalty: fields.repetition_penalty,
     seed: fields.seed,
+    ...(format ? { response_format: format } : {}),
   });
 }

@@ -11,18 +11,6 @@ export function isTerminal(status: JobStatus): boolean {
   return TERMINAL_STATUSES.has(status);
 }
 
-/** Allowed lifecycle moves; anything else is a bug or a lost race and is refused by `assertTransition`. */
-const TRANSITIONS: Record<JobStatus, readonly JobStatus[]> = {
-  queued: ['running', 'failed', 'canceled'],
-  running: ['queued', 'succeeded', 'failed', 'canceled'],
-  succeeded: [],
-  failed: [],
-  canceled: [],
-};
-export function canTransition(from: JobStatus, to: JobStatus): boolean {
-  return TRANSITIONS[from].includes(to);
-}
-
 export const WEBHOOK_EVENT_TYPES = ['job.started', 'job.succeeded', 'job.failed', 'job.canceled'] as const;
 export const WebhookEventTypeSchema = z.enum(WEBHOOK_EVENT_TYPES).meta({ id: 'WebhookEventType' });
 export type WebhookEventType = z.infer<typeof WebhookEventTypeSchema>;
@@ -41,7 +29,15 @@ export const MetadataSchema = z
   })
   .meta({ id: 'Metadata', description: 'Free-form string pairs echoed back on the job and its webhooks (≤ 4 KB).' });
 
+/** The text Yi-VL's template puts where the image goes; a question may not contain it (there is one image). */
+export const IMAGE_PLACEHOLDER = '<image_placeholder>';
+
 export const PromptSchema = z.string().trim().min(1, 'prompt must not be empty').max(MAX_PROMPT_CHARS);
+
+/** A new question: a prompt that does not contain the image placeholder (the worker would refuse it). */
+export const QuestionSchema = PromptSchema.refine((p) => !p.includes(IMAGE_PLACEHOLDER), {
+  message: `prompt must not contain ${IMAGE_PLACEHOLDER}: the template places the one image itself`,
+});
 
 /** What the uploaded image was and what the model received. */
 export const JobInputSchema = z
@@ -55,6 +51,13 @@ export const JobInputSchema = z
     sha256: z.string().regex(/^[0-9a-f]{64}$/),
     model_width: z.number().int().positive(),
     model_height: z.number().int().positive(),
+    prepared_by: z
+      .enum(['edge', 'worker'])
+      .optional()
+      .describe(
+        "who made the model input: absent or 'edge', `key` is the 448×448 PNG; 'worker', `key` is the upload as sent " +
+          '(validated by the edge, too large to decode there) and the worker prepares the model input from it',
+      ),
   })
   .meta({ id: 'JobInput' });
 export type JobInput = z.infer<typeof JobInputSchema>;
@@ -76,6 +79,13 @@ export const JobOutputSchema = z
   .object({
     text: z.string(),
     finish_reason: z.enum(FINISH_REASONS),
+    json: z
+      .unknown()
+      .optional()
+      .describe(
+        'the answer parsed, for response_format json_object / json_schema: present only when finish_reason is ' +
+          'stop and the text parses (and validates against the schema)',
+      ),
     prompt_tokens: z.number().int().nonnegative(),
     completion_tokens: z.number().int().nonnegative(),
   })
@@ -146,17 +156,23 @@ export const JobRecordSchema = z
     webhook: WebhookSettingsSchema.optional(),
     webhook_attempts: z.array(WebhookAttemptSchema).default([]),
     attempts: z.number().int().nonnegative().describe('times a worker started this job'),
+    run_message_id: z
+      .string()
+      .optional()
+      .describe('internal: the queue message whose delivery started the current run (a duplicate message skips it)'),
     metadata: MetadataSchema.optional(),
     idempotency_key: z.string().optional(),
   })
   .meta({ id: 'JobRecord' });
 export type JobRecord = z.infer<typeof JobRecordSchema>;
 
-export type PublicJob = Omit<JobRecord, 'api_key_id' | 'tenant' | 'input'> & { input: Omit<JobInput, 'key'> };
+export type PublicJob = Omit<JobRecord, 'api_key_id' | 'tenant' | 'input' | 'run_message_id'> & {
+  input: Omit<JobInput, 'key' | 'prepared_by'>;
+};
 
-/** What the API returns: the record without internal fields (tenant, key id, storage key). */
+/** What the API returns: the record without internal fields (tenant, key id, storage key, who prepared the input, queue message id). */
 export function toPublicJob(job: JobRecord): PublicJob {
-  const { api_key_id: _k, tenant: _t, input, ...rest } = job;
-  const { key: _key, ...publicInput } = input;
+  const { api_key_id: _k, tenant: _t, input, run_message_id: _m, ...rest } = job;
+  const { key: _key, prepared_by: _by, ...publicInput } = input;
   return { ...rest, input: publicInput };
 }

@@ -19,6 +19,8 @@ export const keys = {
   /** The preprocessed 448×448 PNG the model sees. */
   modelInput: (tenant: string, jobId: string) =>
     `inputs/${seg(tenant, 'tenant')}/${seg(jobId, 'job id')}/model-input.png`,
+  /** The upload as sent, for a job whose model input the worker prepares (`input.prepared_by: 'worker'`). */
+  uploadedInput: (tenant: string, jobId: string) => `inputs/${seg(tenant, 'tenant')}/${seg(jobId, 'job id')}/upload`,
   job: (tenant: string, jobId: string) => `jobs/${seg(tenant, 'tenant')}/${seg(jobId, 'job id')}.json`,
   jobsPrefix: (tenant: string) => `jobs/${seg(tenant, 'tenant')}/`,
   idempotency: (tenant: string, keyHash: string) =>

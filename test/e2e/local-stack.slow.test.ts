@@ -1,8 +1,8 @@
 /**
  * The README's main command, end to end: starts the local stack as a child process (embedded S3/SQS, the edge, one
  * CPU worker with the tiny random-weight Yi-VL it generates), uploads an image with a webhook to a loopback receiver,
- * waits for the job, checks text, usage and the signed webhooks, asks a follow-up question about the same image, and
- * stops the stack with SIGTERM.
+ * waits for the job, checks text, usage and the signed webhooks, asks a follow-up question about the same image, asks
+ * for an answer under a JSON schema (the webhook carries output.json), and stops the stack with SIGTERM.
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -130,6 +130,57 @@ describe('local stack (npm start) end to end on the CPU', { timeout: 240_000 }, 
     assert.equal(job.conversation.root_id, firstId);
     assert.equal(job.conversation.history.length, 1);
     assert.match(job.conversation.history[0]!.question, /What colour/);
+  });
+
+  test('a json_schema answer: the job succeeds with output.json, and its signed webhook carries it', async () => {
+    const schema = {
+      type: 'object',
+      properties: {
+        colour: { enum: ['red', 'green', 'blue', 'other'] },
+        brightness: { type: 'integer', minimum: 0, maximum: 100 },
+        label: { type: 'string', maxLength: 8 },
+      },
+      required: ['colour', 'brightness', 'label'],
+      additionalProperties: false,
+    };
+    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 200, g: 30, b: 30 } } })
+      .png()
+      .toBuffer();
+    const form = new FormData();
+    form.set('image', new Blob([png]), 'red.png');
+    form.set('prompt', 'Which colour? Answer as JSON.');
+    form.set('response_format', JSON.stringify({ type: 'json_schema', json_schema: { name: 'colour', schema } }));
+    form.set('webhook', receiverUrl);
+    const res = await fetch(`${base}/v1/jobs`, { method: 'POST', headers: auth, body: form });
+    assert.equal(res.status, 202, await res.clone().text());
+    const { id } = (await res.json()) as { id: string };
+    const job = (await waitForEnd(id)) as {
+      status: string;
+      output: { text: string; json?: unknown; finish_reason: string };
+    };
+    assert.equal(job.status, 'succeeded');
+    // the schema is bounded, so the job's max_new_tokens is its token bound and the document always completes
+    assert.equal(job.output.finish_reason, 'stop');
+    assert.deepEqual(job.output.json, JSON.parse(job.output.text));
+    const value = job.output.json as { colour: string; brightness: number; label: string };
+    assert.deepEqual(Object.keys(value), ['colour', 'brightness', 'label']);
+    assert.ok(['red', 'green', 'blue', 'other'].includes(value.colour));
+    assert.ok(Number.isInteger(value.brightness) && value.brightness >= 0 && value.brightness <= 100);
+
+    const secret = ((await (await fetch(`${base}/v1/webhook-secret`, { headers: auth })).json()) as { secret: string })
+      .secret;
+    type Event = { type: string; data: { id: string; output?: { json?: unknown } } };
+    const succeeded = () =>
+      deliveries.find((d) => {
+        const e = JSON.parse(d.body) as Event;
+        return e.type === 'job.succeeded' && e.data.id === id;
+      });
+    const deadline = Date.now() + 30_000;
+    while (!succeeded() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    const delivery = succeeded();
+    assert.ok(delivery, 'the job.succeeded webhook arrived');
+    new Webhook(secret).verify(delivery.body, delivery.headers);
+    assert.deepEqual((JSON.parse(delivery.body) as Event).data.output?.json, job.output.json);
   });
 
   test('SIGTERM drains and exits 0', async () => {

@@ -7,6 +7,7 @@ import sharp, { type Sharp } from 'sharp';
 import type { ProblemCode } from '../../shared/errors/problem.ts';
 import type { ImageFormat } from '../../shared/image/formats.ts';
 import { squarePlacement, YI_VL_PAD_RGB } from '../../shared/image/yi-vl-resize.ts';
+import { damagedJpegs, damagedPngs } from './damaged-corpus.ts';
 
 export type Rgb = readonly [number, number, number];
 
@@ -242,6 +243,12 @@ export async function buildCorpus(): Promise<{ hostile: HostileCase[]; valid: Va
     code: 'image_corrupt',
   });
 
+  // Damaged files the reference decoders refuse (damaged-corpus.ts): the same verdict on every runtime.
+  const damaged = [damagedPngs(png, base, W, H), damagedJpegs(jpeg)];
+  for (const c of damaged.flatMap((d) => d.refused)) {
+    hostile.push({ name: `damaged: ${c.name}`, bytes: c.bytes, code: 'image_corrupt' });
+  }
+
   // --- valid but awkward -----------------------------------------------------------------------------------------
   const valid: ValidCase[] = [];
   const near = 40; // lossy codecs and colour conversion
@@ -461,7 +468,85 @@ export async function buildCorpus(): Promise<{ hostile: HostileCase[]; valid: Va
     height: H,
     probes: probesFor(displayedCorner(1, W, H), { x: W - 20, y: H - 20 }),
   });
+  for (const c of damaged.flatMap((d) => d.quirky)) {
+    valid.push({
+      name: `quirky: ${c.name}`,
+      bytes: c.bytes,
+      format: c.name.startsWith('PNG') ? 'png' : 'jpeg',
+      width: W,
+      height: H,
+      probes: c.intact ? probesFor(displayedCorner(1, W, H), { x: W - 20, y: H - 20 }) : [],
+    });
+  }
   return { hostile, valid };
+}
+
+/**
+ * Ordinary camera- and screen-sized images, larger than a Workers isolate decodes itself: a 12 MP phone JPEG (EXIF
+ * orientation 6), a 7000×7000 PNG and an animated WebP. Every edge must accept them with the same oriented size.
+ */
+export async function buildLargeCorpus(): Promise<ValidCase[]> {
+  const cornered = (w: number, h: number) =>
+    sharp({
+      create: { width: w, height: h, channels: 3, background: { r: GREEN[0], g: GREEN[1], b: GREEN[2] } },
+    }).composite([
+      {
+        input: {
+          create: {
+            width: Math.floor(w * 0.3),
+            height: Math.floor(h * 0.3),
+            channels: 3,
+            background: { r: RED[0], g: RED[1], b: RED[2] },
+          },
+        },
+        left: 0,
+        top: 0,
+      },
+    ]);
+  const probes = (orientation: number, w: number, h: number) => {
+    const c = displayedCorner(orientation, w, h);
+    const [ow, oh] = orientation >= 5 ? [h, w] : [w, h];
+    return [
+      { ...c, rgb: RED, tolerance: 40 },
+      { x: ow - 1 - c.x, y: oh - 1 - c.y, rgb: GREEN, tolerance: 40 },
+    ];
+  };
+  const phone = u8(await cornered(4000, 3000).jpeg({ quality: 85 }).withMetadata({ orientation: 6 }).toBuffer());
+  const big = u8(await cornered(7000, 7000).png().toBuffer());
+  const w = 64;
+  const h = 48;
+  const frames = Buffer.concat([cornerRaw(w, h, GREEN, RED), cornerRaw(w, h, BLUE, BLUE)]);
+  const animated = u8(
+    await sharp(frames, { raw: { width: w, height: h * 2, channels: 3, pageHeight: h } })
+      .webp({ lossless: true })
+      .toBuffer(),
+  );
+  return [
+    {
+      name: '12 MP phone JPEG 4000×3000, EXIF orientation 6',
+      bytes: phone,
+      format: 'jpeg',
+      width: 3000,
+      height: 4000,
+      probes: probes(6, 4000, 3000),
+    },
+    {
+      name: 'PNG 7000×7000 (49 MP)',
+      bytes: big,
+      format: 'png',
+      width: 7000,
+      height: 7000,
+      probes: probes(1, 7000, 7000),
+    },
+    {
+      name: 'animated WebP (first frame)',
+      bytes: animated,
+      format: 'webp',
+      width: w,
+      height: h,
+      probes: probes(1, w, h),
+    },
+  ];
 }
 
 /** Maps a point on the oriented image to the 448×448 output (centre of the source pixel). */

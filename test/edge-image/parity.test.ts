@@ -10,9 +10,10 @@ import { loadWasmCodecModulesFromNodeModules } from '../../edge/image/node-wasm-
 import { SharpImageProcessor } from '../../edge/image/sharp-image-processor.ts';
 import { WasmImageProcessor } from '../../edge/image/wasm-image-processor.ts';
 import { ProblemError } from '../../shared/errors/problem.ts';
+import { modelInputFromUpload } from '../../shared/image/deferred-input.ts';
 import { preprocessForYiVl } from '../../shared/image/sharp-preprocess.ts';
 import { DEFAULT_IMAGE_LIMITS } from '../../shared/image/types.ts';
-import { buildCorpus } from './corpus.ts';
+import { buildCorpus, buildLargeCorpus } from './corpus.ts';
 
 const MEAN_BOUND = 0.5;
 const MAX_BOUND = 4;
@@ -44,6 +45,7 @@ async function photoLike(width: number, height: number): Promise<Uint8Array> {
 
 describe('sharp ↔ WebAssembly parity', async () => {
   const { valid } = await buildCorpus();
+  const large = await buildLargeCorpus();
   const inputs = valid
     .filter((c) => c.wasmTolerance === undefined) // CMYK: colour-managed in sharp only, bounded in the bad-input suite
     .map((c) => ({ name: c.name, bytes: c.bytes }))
@@ -54,19 +56,26 @@ describe('sharp ↔ WebAssembly parity', async () => {
   const sharpProcessor = new SharpImageProcessor();
   const wasmProcessor = new WasmImageProcessor(await loadWasmCodecModulesFromNodeModules());
 
-  test('the WASM path caps pixels for the 128 MB isolate, from the header', async () => {
-    const png = new Uint8Array(
-      await sharp({ create: { width: 1, height: 1, channels: 3, background: '#000' } })
-        .png()
-        .toBuffer(),
-    );
-    png.set([0, 0, 0x0b, 0xb8, 0, 0, 0x09, 0x60], 16); // IHDR 3000×2400 = 7.2 MP
-    const error = await wasmProcessor.prepare(png, DEFAULT_IMAGE_LIMITS).catch((e: unknown) => e);
-    assert.ok(error instanceof ProblemError);
-    assert.equal(error.code, 'image_too_large');
+  test('over the isolate budget the WASM path defers to the worker, whose model input is the Node edge’s, exactly', async () => {
     const small = new WasmImageProcessor(await loadWasmCodecModulesFromNodeModules(), { maxPixels: 1000 });
-    const refused = await small.prepare(inputs[0]!.bytes, DEFAULT_IMAGE_LIMITS).catch((e: unknown) => e);
-    assert.ok(refused instanceof ProblemError && refused.code === 'image_too_large');
+    for (const bytes of [inputs[0]!.bytes, large[0]!.bytes]) {
+      const [node, deferred] = await Promise.all([
+        sharpProcessor.prepare(bytes, DEFAULT_IMAGE_LIMITS),
+        small.prepare(bytes, DEFAULT_IMAGE_LIMITS),
+      ]);
+      assert.ok(node.png && !deferred.png, 'sharp decodes, the WASM path defers');
+      assert.equal(deferred.original, bytes);
+      assert.deepEqual(
+        [deferred.format, deferred.width, deferred.height, deferred.sha256],
+        [node.format, node.width, node.height, node.sha256],
+      );
+      assert.deepEqual(await modelInputFromUpload(deferred.original, deferred), node.png);
+    }
+    // The budget never refuses: the global limits do, from the header.
+    const over = await small
+      .prepare(large[1]!.bytes, { ...DEFAULT_IMAGE_LIMITS, maxPixels: 40_000_000 })
+      .catch((e: unknown) => e);
+    assert.ok(over instanceof ProblemError && over.code === 'image_too_large');
   });
 
   test('on a lossless 1600×1200 PNG, sharp in exact mode and the WASM path agree bit for bit', async () => {
@@ -88,6 +97,7 @@ describe('sharp ↔ WebAssembly parity', async () => {
       wasmProcessor.prepare(noise, DEFAULT_IMAGE_LIMITS),
       sharpProcessor.prepare(noise, DEFAULT_IMAGE_LIMITS),
     ]);
+    assert.ok(wasm.png, 'decoded in the isolate');
     assert.deepEqual(await rgb(exact.png), await rgb(wasm.png));
     // The default (libvips reducer) path vs the exact one on white noise, the worst case (photos: max ≤ 3).
     const d = diff(await rgb(exact.png), await rgb(fast.png));
@@ -104,6 +114,7 @@ describe('sharp ↔ WebAssembly parity', async () => {
         wasmProcessor.prepare(input.bytes, DEFAULT_IMAGE_LIMITS),
       ]);
       assert.deepEqual([b.format, b.width, b.height, b.sha256], [a.format, a.width, a.height, a.sha256]);
+      assert.ok(a.png && b.png, 'both decoded at the edge');
       const d = diff(await rgb(a.png), await rgb(b.png));
       const summary = `mean ${d.mean.map((m) => m.toFixed(3)).join('/')} max ${d.max.join('/')}`;
       console.log(`parity ${input.name}: ${summary}`);

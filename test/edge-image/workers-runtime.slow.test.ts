@@ -2,7 +2,8 @@
  * The Workers build in real workerd (wrangler's local dev server) against the loopback S3/SQS servers: an upload
  * through the Workers app is preprocessed (WebAssembly path; and, in a second build, through the Images binding as
  * wrangler emulates it) and lands as model input, job record and queue message; a bomb, an SVG and a truncated
- * JPEG are refused with the same problem codes as on Node.
+ * JPEG are refused with the same problem codes as on Node, and so is every damaged file of the corpus; every
+ * awkward-but-valid image, the phone-sized ones included, is accepted with the oriented size Node records.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -14,7 +15,7 @@ import { getJson } from '../../shared/ports/object-store.ts';
 import { JobRecordSchema } from '../../shared/schemas/job.ts';
 import { keys } from '../../shared/storage/keys.ts';
 import { type LocalAws, startLocalAws } from '../support/local-aws.ts';
-import { buildCorpus } from './corpus.ts';
+import { buildCorpus, buildLargeCorpus } from './corpus.ts';
 
 const KEY = 'yvl_workers_test_key_0123456789abcdef';
 process.env.WRANGLER_SEND_METRICS ??= 'false';
@@ -100,13 +101,39 @@ for (const build of BUILDS)
 
     test('hostile uploads get the same problem codes as on Node', async () => {
       const { hostile } = await buildCorpus();
-      for (const name of ['PNG bomb 20000×20000 (IHDR)', 'SVG', 'truncated JPEG (half the scan data)']) {
-        const c = hostile.find((h) => h.name === name)!;
+      const names = ['PNG bomb 20000×20000 (IHDR)', 'SVG', 'truncated JPEG (half the scan data)'];
+      for (const c of hostile.filter((h) => names.includes(h.name) || h.name.startsWith('damaged: '))) {
+        const name = c.name;
         const res = await post(c.bytes, 'image/jpeg');
         const problem = (await res.json()) as { code: string };
         assert.equal(problem.code, c.code, name);
         assert.ok(res.status >= 400 && res.status < 500);
         assert.equal(res.headers.get('content-type'), 'application/problem+json');
+      }
+    });
+
+    test('awkward-but-valid and phone-sized uploads are accepted with the oriented size Node records', async () => {
+      const { valid } = await buildCorpus();
+      // wrangler's local Images emulation answers the 49 MP PNG with a 500 that the app does not see as the binding's
+      // failure (an open question for the binding build; the WebAssembly build takes it). It stays out of that build.
+      const large = (await buildLargeCorpus()).filter((c) => build.exactPad || c.width * c.height < 40_000_000);
+      for (const c of [...valid, ...large]) {
+        const res = await post(c.bytes, 'application/octet-stream');
+        const body = (await res.json()) as { id: string; input: { width: number; height: number; format: string } };
+        assert.equal(res.status, 202, `${c.name}: ${JSON.stringify(body)}`);
+        assert.deepEqual(
+          [body.input.format, body.input.width, body.input.height],
+          [c.format, c.width, c.height],
+          c.name,
+        );
+        const record = await getJson(aws.store, keys.job('acme', body.id), (v) => JobRecordSchema.parse(v));
+        const stored = await aws.store.get(record!.value.input.key);
+        if (record!.value.input.prepared_by === 'worker') {
+          assert.deepEqual(stored?.body, c.bytes, `${c.name}: stored as sent for the worker`);
+        } else {
+          const meta = await sharp(stored!.body).metadata();
+          assert.deepEqual([meta.width, meta.height, meta.format], [448, 448, 'png'], c.name);
+        }
       }
     });
   });

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { type EdgeServer, startEdgeServer } from '../../edge/adapter/node/server.ts';
 import { parseEdgeConfig } from '../../edge/config.ts';
-import { sha256Hex } from '../../shared/config/api-keys.ts';
+import { sha256Hex } from '../../shared/crypto/sha256.ts';
 import { deriveWebhookSecret } from '../../shared/webhooks/signing.ts';
 import { type EdgeHarness, edgeEnv, KEYS, SIGNING_KEY, startEdgeHarness } from './support/edge-harness.ts';
 import { dataUrl, jpeg, multipart } from './support/fixtures.ts';
@@ -96,6 +96,12 @@ describe('auth, limits and error rendering', () => {
         'malformed_request',
       ],
       ['missing prompt', () => json({ image_url: dataUrl(image) }), 422, 'validation_failed'],
+      [
+        'prompt with the image placeholder',
+        () => json({ prompt: 'what is <image_placeholder>', image_url: dataUrl(image) }),
+        422,
+        'validation_failed',
+      ],
       [
         'unknown field',
         () => json({ prompt: 'a', image_url: dataUrl(image), temprature: 1 }),

@@ -104,20 +104,34 @@ describe('infra/docker/Dockerfile', () => {
     assert.ok(validate(broken, STRICT).length >= 3);
   });
 
-  test('runtime base is CUDA 12 with cuDNN (9 for CUDA ≥ 12.4 images), Node is an LTS line', () => {
+  test('runtime base is CUDA 12 with cuDNN (9 for CUDA ≥ 12.4 images); the release is built on a Node LTS image', () => {
     assert.match(final.image, /^nvidia\/cuda:12\.(\d+)\.\d+-cudnn-runtime-ubuntu\d/);
     assert.ok(Number(/^nvidia\/cuda:12\.(\d+)/.exec(final.image)![1]) >= 4, 'cuDNN 9 ships with CUDA ≥ 12.4 images');
-    const node = all.find((s) => s.name === 'node');
-    assert.match(node?.image ?? '', /^node:(20|22|24)[.-]/);
-    assert.ok(finalSteps('COPY').some((c) => c.flags.from === 'node' && c.args.includes('/usr/local/bin/node')));
+    const release = all.find((s) => s.name === 'release');
+    assert.match(release?.image ?? '', /^node:(20|22|24)[.-]/);
   });
 
-  test('installs onnxruntime-node with its CUDA 12 provider at build and fails the build without it', () => {
+  test('builds the worker release with the official CUDA 12 provider and fails the build without it', () => {
     const run = all.flatMap((s) => s.steps.filter((x) => x.keyword === 'RUN').map((x) => x.args)).join('\n');
     assert.match(run, /ONNXRUNTIME_NODE_INSTALL=cuda12/);
     assert.match(run, /test -f \S*libonnxruntime_providers_cuda\.so/);
     assert.match(run, /test -f \S*libonnxruntime_providers_shared\.so/);
-    assert.match(run, /npm ci --omit=dev/);
+    assert.match(run, /npm ci /);
+    assert.match(
+      run,
+      /npm run release:worker -- --cuda-provider node_modules\/onnxruntime-node\/bin\/napi-v6\/linux\/x64/,
+    );
+    assert.match(run, /tar -xJf \/dist\/yi-vl-worker-\*-linux-x64-cuda\.tar\.xz -C \/opt\/yi-vl/);
+  });
+
+  test('the runtime stage is the unpacked release: no npm, no tsx, no node_modules copied from the repository', () => {
+    const copies = finalSteps('COPY');
+    assert.ok(copies.some((c) => c.flags.from === 'release' && c.args.startsWith('/opt/yi-vl ')));
+    const text = final.steps.map((s) => `${s.keyword} ${s.args}`).join('\n');
+    assert.doesNotMatch(text, /\bnpm\b|\bnpx\b|\btsx\b/);
+    assert.ok(!copies.some((c) => !c.flags.from && /node_modules|\.ts\b/.test(c.args)), text);
+    const [health] = finalSteps('HEALTHCHECK');
+    assert.match(health?.args ?? '', /"\/opt\/yi-vl\/runtime\/node"/);
   });
 
   test('runs as a non-root user with a /healthz health check and the entry script', () => {
@@ -140,8 +154,9 @@ describe('infra/docker/Dockerfile', () => {
   });
 
   test('every COPY source exists and is sent by the .dockerignore; tests are not', () => {
-    const sources = finalSteps('COPY')
-      .filter((c) => !c.flags.from)
+    const sources = all
+      .flatMap((st) => st.steps)
+      .filter((c) => c.keyword === 'COPY' && !c.flags.from)
       .flatMap((c) => c.args.split(/\s+/).slice(0, -1));
     assert.ok(sources.length >= 5);
     for (const src of sources) {
@@ -160,13 +175,14 @@ describe('infra/docker/Dockerfile', () => {
     assert.ok(statSync(path).mode & 0o100, 'entrypoint.sh is not executable');
     const script = readFileSync(path, 'utf8');
     assert.match(script, /MODEL_S3_URI/);
-    assert.match(script, /infra\/docker\/pull-model\.ts/);
-    assert.match(script, /^exec node --import tsx gpu-worker\/main\.ts/m);
+    assert.match(script, /"\$YI_VL_HOME\/bin\/yi-vl-pull-model"/);
+    assert.match(script, /^exec "\$YI_VL_HOME\/bin\/yi-vl-worker" "\$@"$/m);
+    assert.doesNotMatch(script, /\bnode\b|\btsx\b/);
   });
 
-  test('the worker entry the image runs exists', {
-    skip: !existsSync(join(ROOT, 'gpu-worker/main.ts')) && 'gpu-worker/main.ts not in this checkout yet',
-  }, () => {
-    assert.ok(existsSync(join(ROOT, 'gpu-worker/main.ts')));
+  test('the commands the entry script runs are commands of the release', async () => {
+    const { ENTRIES } = await import('../../scripts/release/build-worker-release.ts');
+    assert.ok('yi-vl-worker' in ENTRIES && 'yi-vl-pull-model' in ENTRIES);
+    for (const entry of Object.values(ENTRIES)) assert.ok(existsSync(join(ROOT, entry)), entry);
   });
 });

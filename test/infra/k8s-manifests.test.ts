@@ -11,6 +11,7 @@ import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { parseAllDocuments } from 'yaml';
 import { workerEnvSchema } from '../../gpu-worker/config.ts';
+import { modelPullEnvSchema } from '../../infra/docker/pull-model.ts';
 
 const DIR = join(import.meta.dirname, '../../infra/k8s');
 
@@ -130,8 +131,10 @@ describe('infra/k8s manifests', () => {
     const env = { ...configData(), WEBHOOK_SIGNING_KEY: 'k'.repeat(64) };
     const res = workerEnvSchema.safeParse(env);
     assert.ok(res.success, JSON.stringify(res.error?.issues));
-    // Every key is one the worker knows (or the model puller's MODEL_S3_URI), so a typo does not pass silently.
-    const known = new Set([...Object.keys(workerEnvSchema.shape), 'MODEL_S3_URI']);
+    // Every key is one the worker or the model puller knows, so a typo does not pass silently.
+    const known = new Set([...Object.keys(workerEnvSchema.shape), ...Object.keys(modelPullEnvSchema.shape)]);
+    const pull = modelPullEnvSchema.safeParse(configData());
+    assert.ok(pull.success, JSON.stringify(pull.error?.issues));
     assert.deepEqual(
       Object.keys(configData()).filter((k) => !known.has(k)),
       [],

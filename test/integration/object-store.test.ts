@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { LOCAL_S3_CREDENTIALS } from '../../scripts/local-services/s3-server.ts';
+import { createS3Client, S3ObjectStore } from '../../shared/aws/s3-object-store.ts';
 import { PreconditionFailedError, StoreUnavailableError } from '../../shared/ports/object-store.ts';
 import { type LocalAws, startLocalAws } from '../support/local-aws.ts';
 
@@ -109,5 +114,72 @@ describe('S3ObjectStore emulated conditional writes against plain s3rver', () =>
     const v1 = await aws.store.put('jobs/t1/x.json', 'v1');
     await aws.store.put('jobs/t1/x.json', 'v2', { ifMatch: v1.etag });
     await assert.rejects(aws.store.put('jobs/t1/x.json', 'v3', { ifMatch: v1.etag }), PreconditionFailedError);
+  });
+});
+
+describe('S3ObjectStore put signing', () => {
+  let aws: LocalAws;
+  before(async () => {
+    aws = await startLocalAws();
+  });
+  after(async () => aws.close());
+
+  /** A store whose requests pass through a loopback relay listening on `host`, which records each PUT's payload hash header. */
+  async function relayedStore(host: string): Promise<{ store: S3ObjectStore; seen: string[]; close(): Promise<void> }> {
+    const target = new URL(aws.s3.endpoint);
+    const seen: string[] = [];
+    const relay = createServer((req, res) => {
+      if (req.method === 'PUT') seen.push(String(req.headers['x-amz-content-sha256']));
+      const out = request(
+        { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
+        (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        },
+      );
+      req.pipe(out);
+    });
+    relay.listen(0, host);
+    await once(relay, 'listening');
+    const client = createS3Client({
+      region: 'us-east-1',
+      endpoint: `http://${host}:${(relay.address() as AddressInfo).port}`,
+      forcePathStyle: true,
+      credentials: LOCAL_S3_CREDENTIALS,
+    });
+    return {
+      store: new S3ObjectStore({ bucket: aws.bucket, client }),
+      seen,
+      async close() {
+        client.destroy();
+        relay.closeAllConnections();
+        relay.close();
+      },
+    };
+  }
+
+  test('a put to a loopback endpoint is signed without hashing its body, and the server verifies the signature', async () => {
+    const relayed = await relayedStore('127.0.0.1');
+    try {
+      const body = randomBytes(400 * 1024);
+      await relayed.store.put('inputs/t1/unsigned.png', body, { contentType: 'image/png' });
+      await relayed.store.put('jobs/t1/unsigned.json', '{"a":1}', { ifNoneMatch: '*' });
+      assert.deepEqual(relayed.seen, ['UNSIGNED-PAYLOAD', 'UNSIGNED-PAYLOAD']);
+      assert.ok(Buffer.from((await aws.store.get('inputs/t1/unsigned.png'))!.body).equals(body));
+    } finally {
+      await relayed.close();
+    }
+  });
+
+  test('over plain HTTP to a host that is not loopback the payload hash stays in the signature', async () => {
+    const relayed = await relayedStore('127.0.0.2');
+    try {
+      const body = randomBytes(1024);
+      await relayed.store.put('inputs/t1/signed.bin', body);
+      assert.deepEqual(relayed.seen, [createHash('sha256').update(body).digest('hex')]);
+      assert.ok(Buffer.from((await aws.store.get('inputs/t1/signed.bin'))!.body).equals(body));
+    } finally {
+      await relayed.close();
+    }
   });
 });

@@ -18,8 +18,19 @@ export interface LocalStackProcess {
   stop(): Promise<void>;
 }
 
-export async function startLocalStackProcess(apiKey: string, timeoutMs = 180_000): Promise<LocalStackProcess> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'yi-vl-stack-'));
+export interface LocalStackProcessOptions {
+  /** extra environment (e.g. MODEL, HF_ENDPOINT) */
+  env?: Record<string, string>;
+  /** a data dir kept across starts (not removed by stop()); default: a fresh temporary one */
+  dataDir?: string;
+}
+
+export async function startLocalStackProcess(
+  apiKey: string,
+  timeoutMs = 180_000,
+  options: LocalStackProcessOptions = {},
+): Promise<LocalStackProcess> {
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'yi-vl-stack-')));
   let output = '';
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'scripts/local-stack.ts'], {
     cwd: repoRoot,
@@ -29,7 +40,9 @@ export async function startLocalStackProcess(apiKey: string, timeoutMs = 180_000
       LOCAL_API_KEY: apiKey,
       LOCAL_DATA_DIR: dataDir,
       MODEL_DIR: '',
+      MODEL: '',
       LOG_LEVEL: 'warn',
+      ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -44,7 +57,7 @@ export async function startLocalStackProcess(apiKey: string, timeoutMs = 180_000
   const stop = async () => {
     if (running()) child.kill('SIGKILL');
     await exited;
-    await rm(dataDir, { recursive: true, force: true });
+    if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
   };
   const terminate = async () => {
     if (running()) child.kill('SIGTERM');

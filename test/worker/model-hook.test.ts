@@ -55,6 +55,28 @@ describe('createAnalyzerFromEnv with a tiny Yi-VL model', () => {
       assert.equal(job.status, 'succeeded', JSON.stringify(job.error));
       assert.equal(job.output?.text, direct.text, 'greedy decoding gives the same answer through the queue');
       assert.equal(job.usage?.image_tokens, direct.image_tokens);
+
+      // Inputs the pipeline refuses fail on their first attempt with their code, instead of being retried as model
+      // crashes until they dead-letter: a stored image that is not 448×448 (refused on the worker's main thread), a
+      // question holding the image placeholder and a history over the context (refused inside the model thread).
+      const small = new Uint8Array(
+        await sharp({ create: { width: 100, height: 100, channels: 3, background: '#808080' } })
+          .png()
+          .toBuffer(),
+      );
+      const bad = [
+        { seed: await seedJob(aws, { image: small }), code: 'input_invalid' },
+        { seed: await seedJob(aws, { image: png, prompt: 'What is <image_placeholder>?' }), code: 'input_invalid' },
+        {
+          seed: await seedJob(aws, { image: png, history: [{ question: 'q', answer: 'word '.repeat(1200) }] }),
+          code: 'context_too_long',
+        },
+      ];
+      for (const { seed, code } of bad) {
+        const failed = await waitForStatus(aws, seed.id, ['succeeded', 'failed'], 30_000);
+        assert.equal(failed.error?.code, code, JSON.stringify(failed.error));
+        assert.equal(failed.attempts, 1);
+      }
     } finally {
       await worker.stop(); // closes the analyzer
     }

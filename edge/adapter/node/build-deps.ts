@@ -1,6 +1,5 @@
 import pino from 'pino';
-import { createS3Client, S3ObjectStore } from '../../../shared/aws/s3-object-store.ts';
-import { createSqsClient, SqsJobQueue } from '../../../shared/aws/sqs-job-queue.ts';
+import { createAwsClients } from '../../../shared/aws/clients.ts';
 import { ProblemError } from '../../../shared/errors/problem.ts';
 import { assertPublicUrl, type Resolver, safeFetch } from '../../../shared/net/ssrf.ts';
 import type { EdgeConfig } from '../../config.ts';
@@ -65,41 +64,17 @@ export function createWebhookUrlCheck(config: EdgeConfig, net: NetOptions = {}):
 
 /** Deps for the Node server and the Lambda handler: AWS SDK adapters, sharp, pino, SSRF-safe fetch. */
 export function buildNodeDeps(config: EdgeConfig, overrides: Partial<EdgeDeps> = {}): EdgeDeps & { close(): void } {
-  // Explicit credentials when the config carries them (embedded use, where process.env is not the config).
-  const credentials =
-    config.AWS_ACCESS_KEY_ID && config.AWS_SECRET_ACCESS_KEY
-      ? {
-          credentials: {
-            accessKeyId: config.AWS_ACCESS_KEY_ID,
-            secretAccessKey: config.AWS_SECRET_ACCESS_KEY,
-            ...(config.AWS_SESSION_TOKEN ? { sessionToken: config.AWS_SESSION_TOKEN } : {}),
-          },
-        }
-      : {};
-  const s3 = createS3Client({
-    ...credentials,
-    region: config.AWS_REGION,
-    ...(config.AWS_ENDPOINT_URL_S3 ? { endpoint: config.AWS_ENDPOINT_URL_S3 } : {}),
-    forcePathStyle: config.S3_FORCE_PATH_STYLE,
-  });
-  const sqs = createSqsClient({
-    ...credentials,
-    region: config.AWS_REGION,
-    ...(config.AWS_ENDPOINT_URL_SQS ? { endpoint: config.AWS_ENDPOINT_URL_SQS } : {}),
-  });
+  const aws = createAwsClients(config);
   return {
-    store: new S3ObjectStore({ bucket: config.S3_BUCKET, client: s3, conditionalWrites: config.S3_CONDITIONAL_WRITES }),
-    jobQueue: new SqsJobQueue(sqs, config.JOB_QUEUE_URL),
-    webhookQueue: new SqsJobQueue(sqs, config.WEBHOOK_QUEUE_URL),
+    store: aws.store,
+    jobQueue: aws.queue(config.JOB_QUEUE_URL),
+    webhookQueue: aws.queue(config.WEBHOOK_QUEUE_URL),
     images: new SharpImageProcessor(),
     config,
     logger: createLogger(config),
     fetchImage: createImageFetcher(config),
     checkWebhookUrl: createWebhookUrlCheck(config),
     ...overrides,
-    close() {
-      s3.destroy();
-      sqs.destroy();
-    },
+    close: () => aws.destroy(),
   };
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { GENERATION_DEFAULTS, GenerationParamsSchema } from '../../../shared/schemas/generation-params.ts';
 import { loadYiTokenizer } from '../tokenizer/yi-tokenizer.ts';
 import { generate, type LogitsSource } from './generate.ts';
 import { resolveParams } from './params.ts';
@@ -156,17 +157,22 @@ describe('generate loop', () => {
 });
 
 describe('resolveParams', () => {
-  test('request over generation_config over HF defaults', () => {
-    const cfg = { do_sample: true, temperature: 0.6, top_p: 0.8, eos_token_id: 7 };
-    assert.deepEqual(resolveParams({}, cfg), {
-      maxNewTokens: 1024,
-      temperature: 0.6,
-      topK: 50,
-      topP: 0.8,
-      repetitionPenalty: 1,
+  test("request values over the product defaults, the same as the API's", () => {
+    assert.deepEqual(resolveParams({}), {
+      maxNewTokens: GENERATION_DEFAULTS.max_new_tokens,
+      temperature: GENERATION_DEFAULTS.temperature,
+      topK: GENERATION_DEFAULTS.top_k,
+      topP: GENERATION_DEFAULTS.top_p,
+      repetitionPenalty: GENERATION_DEFAULTS.repetition_penalty,
     });
-    assert.equal(resolveParams({ temperature: 0.2 }, cfg).temperature, 0.2);
-    assert.equal(resolveParams({}, {}).temperature, 0, 'no do_sample ⇒ greedy');
+    assert.deepEqual(GenerationParamsSchema.parse({}), {
+      max_new_tokens: 512,
+      temperature: 0.2,
+      top_p: 0.8,
+      top_k: 50,
+      repetition_penalty: 1,
+    });
+    assert.equal(resolveParams({ temperature: 0 }).temperature, 0);
     assert.throws(() => resolveParams({ topP: 0 }), RangeError);
   });
 });

@@ -1,4 +1,7 @@
-// Generation parameters: request values over generation_config.json over HF defaults (spec §10).
+// Generation parameters: request values over the product's defaults (shared/schemas/generation-params.ts), the one
+// source every entry point uses — the API, the worker, the CLI and the benchmarks. generation_config.json supplies
+// only the EOS ids: its sampling values (temperature 0.6, 1,024 tokens) are not what the API promises its callers.
+import { GENERATION_DEFAULTS } from '../../../shared/schemas/generation-params.ts';
 
 export interface GenerationParams {
   maxNewTokens: number;
@@ -27,19 +30,16 @@ export interface GenerationConfigJson {
   repetition_penalty?: number;
 }
 
-export const DEFAULT_MAX_NEW_TOKENS = 1024;
-
 export function resolveParams(
   request: Partial<GenerationParams>,
-  config: GenerationConfigJson = {},
 ): Required<Omit<GenerationParams, 'seed'>> & { seed?: number } {
-  const sample = config.do_sample ?? false;
+  const d = GENERATION_DEFAULTS;
   const p = {
-    maxNewTokens: request.maxNewTokens ?? config.max_new_tokens ?? DEFAULT_MAX_NEW_TOKENS,
-    temperature: request.temperature ?? (sample ? (config.temperature ?? 1) : 0),
-    topK: request.topK ?? config.top_k ?? 50,
-    topP: request.topP ?? config.top_p ?? 1,
-    repetitionPenalty: request.repetitionPenalty ?? config.repetition_penalty ?? 1,
+    maxNewTokens: request.maxNewTokens ?? d.max_new_tokens,
+    temperature: request.temperature ?? d.temperature,
+    topK: request.topK ?? d.top_k,
+    topP: request.topP ?? d.top_p,
+    repetitionPenalty: request.repetitionPenalty ?? d.repetition_penalty,
     ...(request.seed !== undefined ? { seed: request.seed } : {}),
   };
   if (!Number.isInteger(p.maxNewTokens) || p.maxNewTokens < 1) throw new RangeError('maxNewTokens must be ≥ 1');

@@ -60,4 +60,46 @@ describe('SequenceState logits mask', () => {
       { generated: [1001], at1000: 1.5 },
     ]);
   });
+
+  test('the mask comes before the warpers: top-k never leaves only forbidden ids', () => {
+    // sampling with top-k 1: were the mask applied after top-k, 1000 alone would survive and then be forbidden
+    const only1002: LogitsMask = {
+      apply: (_generated, logits) => {
+        for (let i = 0; i < logits.length; i++) if (i !== 1002) logits[i] = Number.NEGATIVE_INFINITY;
+      },
+    };
+    const s = sequence({ temperature: 0.7, topK: 1, topP: 0.5, seed: 1, maxNewTokens: 4 }, only1002);
+    assert.equal(s.accept(batchedLogits()), 1002);
+  });
+
+  test('a mask that ends the answer: "###" in the text does not stop it; its end token stops it, out of the text', () => {
+    const hash = tokenizer.encode('###')[0]!;
+    const ids = [...tokenizer.encode('"a###b"'), hash];
+    let step = 0;
+    const accepted: number[] = [];
+    const script: LogitsMask = {
+      apply: (_generated, logits) => {
+        logits.fill(0);
+        logits[ids[step]!] = 10;
+      },
+      accept: (id) => {
+        accepted.push(id);
+        return ++step === ids.length;
+      },
+    };
+    const s = sequence({ temperature: 0, maxNewTokens: 50 }, script);
+    while (s.finishReason === null) s.accept(new Float32Array(V));
+    assert.equal(s.finishReason, 'stop');
+    assert.deepEqual(accepted, ids);
+    assert.deepEqual(s.generated, ids);
+    assert.equal(s.finish(), '"a###b"');
+  });
+
+  test('a mask that ends the answer still ends with length at max_new_tokens', () => {
+    const never: LogitsMask = { apply: () => {}, accept: () => false };
+    const s = sequence({ temperature: 0, maxNewTokens: 2 }, never);
+    s.accept(batchedLogits());
+    s.accept(batchedLogits());
+    assert.equal(s.finishReason, 'length');
+  });
 });

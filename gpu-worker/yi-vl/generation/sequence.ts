@@ -2,7 +2,12 @@
 // one logits row at a time. `generate()` drives one of these; the batch decoder drives one per row, so a row in a
 // batch makes exactly the choices it would make alone.
 import type { SentencePieceTokenizer } from '../tokenizer/tokenizer.ts';
-import { applyProcessors, buildLogitsProcessors, type LogitsProcessor } from './logits-processors.ts';
+import {
+  applyProcessors,
+  buildLogitsProcessors,
+  type LogitsProcessor,
+  RepetitionPenaltyProcessor,
+} from './logits-processors.ts';
 import type { GenerationParams } from './params.ts';
 import { GreedySampler, MultinomialSampler, type Sampler } from './sampler.ts';
 import {
@@ -10,6 +15,7 @@ import {
   EosCriterion,
   type FinishReason,
   MaxNewTokensCriterion,
+  STOP_STRING,
   StoppingCriteria,
   StopStringCriterion,
 } from './stopping-criteria.ts';
@@ -18,13 +24,21 @@ import { type TextCallback, TextStreamer } from './streamer.ts';
 export type ResolvedParams = Required<Omit<GenerationParams, 'seed'>> & { seed?: number };
 
 /**
- * A per-sequence restriction of the next token (such as a grammar): called on each logits row after the logits
- * processors and before the sampler, it sets the logits of the ids it forbids to −Infinity. Each sequence has its
- * own, so rows with and without one can share a batch.
+ * A per-sequence restriction of the next token (such as a grammar): called on each logits row after the repetition
+ * penalty and before the sampling warpers (temperature → top-k → top-p) and the sampler, it sets the logits of the
+ * ids it forbids to −Infinity, so the warpers only ever see allowed ids (top-k before the mask could leave none).
+ * Each sequence has its own, so rows with and without one can share a batch.
  */
 export interface LogitsMask {
   /** `generated`: the ids this sequence has chosen so far. */
   apply(generated: readonly number[], logits: Float32Array): void;
+  /**
+   * Present when the mask decides where the answer ends (a grammar): told every chosen id, it returns true when that
+   * id ended the answer, which then finishes with `stop` and leaves the id out of the text. Such a sequence does not
+   * look for the stop string in its text (it may be part of the answer, such as "###" inside a JSON string), and its
+   * final text is trimmed, not cut there. EOS ends it only through the mask.
+   */
+  accept?(id: number): boolean;
 }
 
 export interface SequenceOptions {
@@ -53,7 +67,10 @@ export class SequenceState {
   readonly seed: number | null;
   finishReason: FinishReason | null = null;
   private readonly sampler: Sampler;
-  private readonly processors: LogitsProcessor[];
+  /** the repetition penalty (if any): before the mask */
+  private readonly penalty: LogitsProcessor[];
+  /** temperature / top-k / top-p (when sampling): after the mask */
+  private readonly warpers: LogitsProcessor[];
   private readonly eos: ReadonlySet<number>;
   private readonly criteria: StoppingCriteria;
   private readonly streamer: TextStreamer;
@@ -65,18 +82,21 @@ export class SequenceState {
     const { sampler, seed } = makeSampler(o.params);
     this.sampler = sampler;
     this.seed = seed;
-    this.processors = buildLogitsProcessors(o.params, sampler.kind === 'sample');
+    const processors = buildLogitsProcessors(o.params, sampler.kind === 'sample');
+    this.penalty = processors.filter((p) => p instanceof RepetitionPenaltyProcessor);
+    this.warpers = processors.filter((p) => !(p instanceof RepetitionPenaltyProcessor));
     this.eos = new Set(o.eosIds);
+    // a mask that decides where the answer ends replaces the EOS and stop-string checks
+    const masked = o.logitsMask?.accept !== undefined;
     this.criteria = new StoppingCriteria(
       [
-        new EosCriterion(this.eos),
-        new StopStringCriterion(),
+        ...(masked ? [] : [new EosCriterion(this.eos), new StopStringCriterion()]),
         new MaxNewTokensCriterion(o.params.maxNewTokens),
         new ContextLimitCriterion(o.maxPositions),
       ],
       o.signal,
     );
-    this.streamer = new TextStreamer(o.tokenizer, o.onText);
+    this.streamer = new TextStreamer(o.tokenizer, o.onText, masked ? null : STOP_STRING);
     this.seen = [...o.promptTextIds];
     this.vocab = o.tokenizer.vocabSize;
     if (this.criteria.canceled) this.finishReason = 'canceled';
@@ -95,9 +115,11 @@ export class SequenceState {
     // Ids the tokenizer cannot decode (a padded embedding table) are never chosen. The row is only written to
     // through a copy: `logits` may be a view into a batched output.
     const mask = this.o.logitsMask;
-    const row = this.processors.length > 0 || mask ? logits.slice(0, this.vocab) : logits.subarray(0, this.vocab);
-    applyProcessors(this.processors, this.seen, row);
+    const copy = this.penalty.length > 0 || this.warpers.length > 0 || mask;
+    const row = copy ? logits.slice(0, this.vocab) : logits.subarray(0, this.vocab);
+    applyProcessors(this.penalty, this.seen, row);
     mask?.apply(this.generated, row);
+    applyProcessors(this.warpers, this.seen, row);
     const id = this.sampler.choose(row);
     this.record(id);
     return id;
@@ -106,11 +128,6 @@ export class SequenceState {
   /** The ids the repetition penalty applies to: the prompt text, then every id generated. */
   get seenIds(): readonly number[] {
     return this.seen;
-  }
-
-  /** Whether each choice needs this sequence's own JS step (a logits mask): it cannot be made elsewhere. */
-  get needsStepChoice(): boolean {
-    return this.o.logitsMask !== undefined;
   }
 
   /** Most tokens still to come: the last one max_new_tokens or the context allows ends the answer ('length'). */
@@ -141,12 +158,15 @@ export class SequenceState {
   private record(id: number): void {
     this.generated.push(id);
     this.seen.push(id);
-    if (!this.eos.has(id)) this.streamer.push(id);
-    this.finishReason = this.criteria.check({
-      generated: this.generated,
-      text: this.streamer.text,
-      contextUsed: this.o.promptPositions + this.generated.length,
-    });
+    const ended = this.o.logitsMask?.accept?.(id) === true;
+    if (!ended && !this.eos.has(id)) this.streamer.push(id);
+    this.finishReason = ended
+      ? 'stop'
+      : this.criteria.check({
+          generated: this.generated,
+          text: this.streamer.text,
+          contextUsed: this.o.promptPositions + this.generated.length,
+        });
   }
 
   /** Marks a sequence canceled when its signal fired between steps; true if it did. */

@@ -1,7 +1,8 @@
 // Incremental answer text. Wraps the byte-safe StreamDecoder and only releases text that can no longer change
 // in the final answer: leading whitespace, trailing whitespace and a trailing partial stop string ("#", "##") are
 // held back, and nothing after a stop string is ever released. The concatenation of all deltas equals
-// finalizeText(full text).
+// finalizeText(full text). With no stop string (a grammar-constrained answer, where "###" may be part of the
+// document and the grammar decides where the answer ends) the text is only trimmed.
 import { StreamDecoder } from '../tokenizer/stream-decoder.ts';
 import type { SentencePieceTokenizer } from '../tokenizer/tokenizer.ts';
 import { finalizeText, STOP_STRING } from './stopping-criteria.ts';
@@ -16,7 +17,8 @@ export class TextStreamer {
   constructor(
     tokenizer: SentencePieceTokenizer,
     private readonly onText?: TextCallback,
-    private readonly stop = STOP_STRING,
+    /** null: no stop string is looked for in the text */
+    private readonly stop: string | null = STOP_STRING,
   ) {
     this.decoder = new StreamDecoder(tokenizer);
   }
@@ -39,10 +41,11 @@ export class TextStreamer {
   }
 
   get finalText(): string {
-    return finalizeText(this.raw, this.stop);
+    return this.stop === null ? this.raw.trim() : finalizeText(this.raw, this.stop);
   }
 
   private visible(final: boolean): string {
+    if (this.stop === null) return this.raw.trim();
     const at = this.raw.indexOf(this.stop);
     if (at >= 0 || final) return finalizeText(this.raw, this.stop);
     let t = this.raw.trimStart();

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
+import { ContextTooLongError, InputInvalidError, ModelCrashError } from '../../analyzer-errors.ts';
+import { classifyFailure } from '../../runtime/errors.ts';
 import { ImageInputError } from '../preprocess/decode.ts';
-import { type AnalyzeResult, YiVlAnalyzer } from './analyzer.ts';
+import { YiVlAnalyzer, type YiVlResult } from './analyzer.ts';
 import { YiVlEngine } from './engine.ts';
 import { testImageRgb, tinyModel } from './testing/tiny-model.ts';
 
@@ -45,7 +47,7 @@ describe('YiVlAnalyzer (model in a worker thread)', () => {
   test('concurrent requests are decoded as one batch, each with the answer it gets alone', async () => {
     const prompts = ['Describe it.', 'What colour is it?', 'Is there any text in the picture?'];
     const params = { temperature: 0, max_new_tokens: 8 };
-    const alone: AnalyzeResult[] = [];
+    const alone: YiVlResult[] = [];
     for (const prompt of prompts) alone.push(await analyzer.analyze({ image: png, prompt, params }));
     const together = await Promise.all(prompts.map((prompt) => analyzer.analyze({ image: png, prompt, params })));
     together.forEach((r, i) => {
@@ -78,17 +80,41 @@ describe('YiVlAnalyzer (model in a worker thread)', () => {
     assert.equal(r.completion_tokens, 0);
   });
 
-  test('bad inputs are rejected with named errors', async () => {
-    await assert.rejects(analyzer.analyze({ image: new Uint8Array([1, 2, 3]), prompt: 'x' }), ImageInputError);
-    await assert.rejects(analyzer.analyze({ image: png, prompt: 'see <image_placeholder>' }), {
-      name: 'TemplateError',
-    });
+  test("bad inputs are rejected with the worker's typed errors, also from inside the model thread", async () => {
+    const fails = async (
+      req: Parameters<YiVlAnalyzer['analyze']>[0],
+      type: abstract new (...args: never[]) => Error,
+      name: string,
+      code: string,
+    ) => {
+      const err = await analyzer.analyze(req).then(
+        () => assert.fail(`${name} expected`),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof type, `${String(err)} is a ${type.name}`);
+      assert.equal((err as Error).name, name);
+      // The worker fails such a job at once, with this code, instead of retrying it as a model crash.
+      assert.deepEqual(classifyFailure(err), {
+        retryable: false,
+        error: { code, message: (err as Error).message, retryable: false },
+      });
+    };
+    // Decoded on the main side: the pipeline's own class.
+    await fails({ image: new Uint8Array([1, 2, 3]), prompt: 'x' }, ImageInputError, 'ImageInputError', 'input_invalid');
+    const small = await sharp(rgb.subarray(0, 100 * 100 * 3), { raw: { width: 100, height: 100, channels: 3 } })
+      .png()
+      .toBuffer();
+    await fails({ image: small, prompt: 'x' }, InputInvalidError, 'ImageInputError', 'input_invalid');
+    // Thrown in the model thread: rebuilt from the code it carries, under its original name.
+    await fails({ image: png, prompt: 'see <image_placeholder>' }, InputInvalidError, 'TemplateError', 'input_invalid');
+    const history = [{ question: 'q', answer: 'word '.repeat(1200) }];
+    await fails({ image: png, prompt: 'x', history }, ContextTooLongError, 'PromptTooLongError', 'context_too_long');
   });
 
   test('after close() requests are refused', async () => {
     const a = await YiVlAnalyzer.start(modelDir, { device: 'cpu', intraOpNumThreads: 1 });
     await a.close();
-    await assert.rejects(a.analyze({ image: png, prompt: 'x' }), /closed/);
+    await assert.rejects(a.analyze({ image: png, prompt: 'x' }), (err) => err instanceof ModelCrashError);
   });
 
   test('a folder that is not a converted model fails at start', async () => {

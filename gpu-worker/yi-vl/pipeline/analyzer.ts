@@ -1,38 +1,29 @@
-// The worker-facing Yi-VL analyzer: a model thread owns the sessions; this side decodes the upload, sends requests,
-// relays streamed text and cancellation. One instance per model folder.
+// The worker's Analyzer for Yi-VL: a model thread owns the sessions; this side decodes the upload, sends requests,
+// relays streamed text and cancellation, and turns the thread's failures back into the worker's typed errors. One
+// instance per model folder.
 import { Worker } from 'node:worker_threads';
 import type { GenerationParams as ApiGenerationParams } from '../../../shared/schemas/generation-params.ts';
+import type { AnalyzeRequest, AnalyzeResult, Analyzer } from '../../analyzer.ts';
+import { analyzeErrorOf, ModelCrashError } from '../../analyzer-errors.ts';
 import type { GenerationParams } from '../generation/params.ts';
 import { decode448 } from '../preprocess/decode.ts';
-import type { Turn } from '../template/mm-default.ts';
 import type { EngineOptions, EngineResult, StartupReport } from './engine.ts';
 import type { FromThread, SerializedError, ThreadInit, ToThread } from './protocol.ts';
 
-export interface AnalyzeRequest {
-  /** 448×448 PNG (the edge's output) */
-  image: Uint8Array;
-  prompt: string;
-  history?: readonly Turn[];
-  params?: Partial<ApiGenerationParams>;
-  /** incremental answer text (whole characters, never part of the "###" stop string) */
-  onText?: (delta: string) => void;
-  /** include the float32 logits at the last prompt position */
-  returnPrefillLogits?: boolean;
-}
-
-export type AnalyzeResult = EngineResult;
-
-export class AnalyzerError extends Error {
-  constructor(e: SerializedError) {
-    super(e.message);
-    this.name = e.name;
-  }
-}
+/** The worker's result plus the pipeline's detail (token ids, timings, cache hits, batch size). */
+export interface YiVlResult extends EngineResult, AnalyzeResult {}
 
 interface Pending {
   resolve: (r: EngineResult) => void;
   reject: (e: Error) => void;
   onText: ((delta: string) => void) | undefined;
+}
+
+/** A start-up failure as the thread reported it (ModelDirError, DeviceError, …), under its original name. */
+function startupErrorOf(e: SerializedError): Error {
+  const err = new Error(e.message);
+  err.name = e.name;
+  return err;
 }
 
 export function toEngineParams(p: Partial<ApiGenerationParams> = {}): Partial<GenerationParams> {
@@ -59,7 +50,7 @@ function spawnModelThread(init: ThreadInit): Worker {
   return new Worker(code, { eval: true, workerData: init });
 }
 
-export class YiVlAnalyzer {
+export class YiVlAnalyzer implements Analyzer {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private closed = false;
@@ -75,9 +66,9 @@ export class YiVlAnalyzer {
     readonly startup: StartupReport,
   ) {
     worker.on('message', (msg: FromThread) => this.onMessage(msg));
-    worker.on('error', (err) => this.failAll(err));
+    worker.on('error', (err) => this.failAll(new ModelCrashError(`model thread failed: ${err.message}`)));
     worker.on('exit', (code) => {
-      if (!this.closed) this.failAll(new Error(`model thread exited with code ${code}`));
+      if (!this.closed) this.failAll(new ModelCrashError(`model thread exited with code ${code}`));
     });
   }
 
@@ -92,7 +83,7 @@ export class YiVlAnalyzer {
         } else if (msg.type === 'fatal') {
           cleanup();
           void worker.terminate();
-          reject(new AnalyzerError(msg.error));
+          reject(startupErrorOf(msg.error));
         }
       };
       const onError = (err: Error) => {
@@ -114,8 +105,29 @@ export class YiVlAnalyzer {
     });
   }
 
-  async analyze(req: AnalyzeRequest, signal?: AbortSignal): Promise<AnalyzeResult> {
-    if (this.closed || this.exitError) throw this.exitError ?? new Error('analyzer is closed');
+  describe(): string {
+    return `Yi-VL from ${this.startup.modelDir} ${JSON.stringify(this.startup)}`;
+  }
+
+  startupWarnings(): string[] {
+    return [
+      ...(this.startup.cpuFallback ? ['the model runs on the CPU: the CUDA execution provider could not be used'] : []),
+      ...this.startup.warnings,
+    ];
+  }
+
+  /**
+   * Answers one request. Rejects with the worker's typed errors (gpu-worker/analyzer-errors.ts): the pipeline's own
+   * (ImageInputError, TemplateError, PromptTooLongError) are subclasses of them, and a failure inside the model
+   * thread is rebuilt here from the code it carries.
+   */
+  async analyze(req: AnalyzeRequest, signal?: AbortSignal): Promise<YiVlResult> {
+    const r = await this.run(req, signal);
+    return { ...r, gpu_ms: r.timings.total_ms };
+  }
+
+  private async run(req: AnalyzeRequest, signal?: AbortSignal): Promise<EngineResult> {
+    if (this.closed || this.exitError) throw this.exitError ?? new ModelCrashError('analyzer is closed');
     const rgb = (await decode448(req.image)).slice(); // own buffer, so it can be transferred
     const id = this.nextId++;
     const msg: ToThread = {
@@ -128,7 +140,7 @@ export class YiVlAnalyzer {
         question: req.prompt,
         ...(req.history ? { history: req.history } : {}),
         params: toEngineParams(req.params),
-        ...(req.returnPrefillLogits ? { returnPrefillLogits: true } : {}),
+        ...(req.params?.response_format ? { responseFormat: req.params.response_format } : {}),
       },
     };
     return new Promise<EngineResult>((resolve, reject) => {
@@ -159,7 +171,7 @@ export class YiVlAnalyzer {
     const timer = setTimeout(() => void this.worker.terminate(), 10_000);
     await exited;
     clearTimeout(timer);
-    this.failAll(new Error('analyzer closed'));
+    this.failAll(new ModelCrashError('analyzer closed'));
   }
 
   private onMessage(msg: FromThread): void {
@@ -168,7 +180,7 @@ export class YiVlAnalyzer {
       this.pending.get(msg.id)?.resolve(msg.result);
       this.pending.delete(msg.id);
     } else if (msg.type === 'error') {
-      this.pending.get(msg.id)?.reject(new AnalyzerError(msg.error));
+      this.pending.get(msg.id)?.reject(analyzeErrorOf(msg.error.code, msg.error.message, msg.error.name));
       this.pending.delete(msg.id);
     }
   }

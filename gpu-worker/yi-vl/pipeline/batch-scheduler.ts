@@ -5,7 +5,7 @@
 
 import type { DecodeStrategy } from './decode-strategy.ts';
 import type { BatchItem, BatchOptions, EngineResult } from './engine-types.ts';
-import { GenerationRow, type RowModel } from './generation-row.ts';
+import { GenerationRow, type RowModel, type RowOptions } from './generation-row.ts';
 import { type PrefilledRow, RunningBatch, type ToHost } from './running-batch.ts';
 import type { VisionEncoder } from './vision-encoder.ts';
 
@@ -13,8 +13,10 @@ import type { VisionEncoder } from './vision-encoder.ts';
 export interface SchedulerModel extends RowModel {
   readonly vision: VisionEncoder;
   readonly toHost: ToHost;
-  /** how the batch of these rows decodes its next run */
+  /** how the batch of these rows decodes its next run (rows with `needsPerStepDecision` need the JS step) */
   decodeFor(rows: readonly GenerationRow[]): DecodeStrategy;
+  /** a row's options at admission (its grammar mask for a response_format); rejects for a format it cannot serve */
+  rowOptionsFor?(input: BatchItem['input']): Promise<RowOptions>;
 }
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -38,7 +40,10 @@ export class BatchScheduler {
     try {
       await this.decode(await RunningBatch.of(await this.start(items, 0), this.model.toHost));
     } catch (reason) {
-      for (const row of this.rows) if (!this.results[row.index]) this.settle(row.index, { status: 'rejected', reason });
+      for (const row of this.rows) {
+        row.release();
+        if (!this.results[row.index]) this.settle(row.index, { status: 'rejected', reason });
+      }
     }
     return this.results;
   }
@@ -68,7 +73,13 @@ export class BatchScheduler {
     for (const item of items) {
       const index = this.nextIndex++;
       try {
-        rows.push(new GenerationRow(index, item, t0, this.model));
+        const options = (await this.model.rowOptionsFor?.(item.input)) ?? {};
+        try {
+          rows.push(new GenerationRow(index, item, t0, this.model, options));
+        } catch (err) {
+          options.logitsMask?.dispose?.();
+          throw err;
+        }
       } catch (reason) {
         this.settle(index, { status: 'rejected', reason });
       }

@@ -149,7 +149,7 @@ describe('decode paths: in-graph loop = JS step loop (tiny model, CPU EP)', () =
 
   test('a batch with a row that needs a JS choice at every step (a logits mask) takes the step loop', () => {
     const strategies = { loop: {} as DecodeStrategy, step: {} as DecodeStrategy };
-    const row = (needsStepChoice: boolean) => ({ needsStepChoice }) as GenerationRow;
+    const row = (needsPerStepDecision: boolean) => ({ needsPerStepDecision }) as GenerationRow;
     assert.equal(strategyFor([row(false), row(false)], strategies.loop, strategies.step), strategies.loop);
     assert.equal(strategyFor([row(false), row(true)], strategies.loop, strategies.step), strategies.step);
     assert.equal(strategyFor([row(false)], null, strategies.step), strategies.step);

@@ -25,6 +25,9 @@ export class StepDecode implements DecodeStrategy {
 
   async advance(cache: KvCache, rows: readonly GenerationRow[]): Promise<void> {
     const V = this.driver.vocabSize;
+    // masked rows' next masks depend only on the tokens chosen so far: started before the decoder call
+    const masks = Promise.all(rows.map((r) => r.prepareChoice()));
+    masks.catch(() => {}); // awaited below; a decoder failure must not leave it unhandled
     const embeds = await this.embedder.step(rows.map((r) => r.lastToken));
     const logits = await this.driver.run(
       cache,
@@ -32,6 +35,7 @@ export class StepDecode implements DecodeStrategy {
       1,
       rows.map((r) => r.length),
     );
+    await masks;
     rows.forEach((row, b) => {
       row.step(logits.subarray(b * V, (b + 1) * V));
     });
@@ -40,9 +44,9 @@ export class StepDecode implements DecodeStrategy {
 
 /**
  * Up to `steps` tokens per row per decoder call in the in-graph loop, each row choosing with its own parameters,
- * seen ids and seeded uniforms (the same choices as StepDecode). The loop itself stops a row at EOS and at its
- * max_new_tokens / context budget; a stop string, a cancel and streaming are seen between runs, so a row that hits
- * a stop string made up to steps − 1 tokens that are dropped.
+ * seen ids and seeded uniforms (the same choices as StepDecode). The loop stops a row at EOS and at its
+ * max_new_tokens / context budget, and pauses it after a token that may complete the stop string, which the row
+ * then checks in JS; cancels and streamed text are seen between runs.
  */
 export class LoopDecode implements DecodeStrategy {
   constructor(
@@ -67,5 +71,5 @@ export function strategyFor(
   loop: DecodeStrategy | null,
   step: DecodeStrategy,
 ): DecodeStrategy {
-  return loop && !rows.some((r) => r.needsStepChoice) ? loop : step;
+  return loop && !rows.some((r) => r.needsPerStepDecision) ? loop : step;
 }

@@ -1,4 +1,6 @@
 // The engine's public types: what a request brings, what it gets back, and how a batch is driven.
+import type { ResponseFormat } from '../../../shared/structured/response-format.ts';
+import { ContextTooLongError } from '../../analyzer-errors.ts';
 import type { GenerationParams } from '../generation/params.ts';
 import type { TextCallback } from '../generation/streamer.ts';
 import type { Turn } from '../template/mm-default.ts';
@@ -11,6 +13,11 @@ export interface EngineInput {
   question: string;
   history?: readonly Turn[];
   params?: Partial<GenerationParams>;
+  /**
+   * json_object / json_schema: the answer is decoded under that grammar (text and absent: free text). The prompt is
+   * Yi-VL's own either way; the schema is never added to it.
+   */
+  responseFormat?: ResponseFormat;
   /** keep the float32 logits at the last prompt position in the result */
   returnPrefillLogits?: boolean;
 }
@@ -60,7 +67,7 @@ export interface StartupReport extends ProviderReport {
   loadMs: number;
 }
 
-export class PromptTooLongError extends Error {
+export class PromptTooLongError extends ContextTooLongError {
   override name = 'PromptTooLongError';
 }
 

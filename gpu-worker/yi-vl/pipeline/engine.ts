@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { eosIdsOf, type GenerationConfigJson } from '../generation/params.ts';
 import { stopStringTokenIds } from '../generation/stopping-criteria.ts';
+import { RowGrammars } from '../grammar/row-grammars.ts';
 import type { Turn } from '../template/mm-default.ts';
 import { IMAGE_TOKEN_INDEX } from '../template/prompt-ids.ts';
 import type { SentencePieceTokenizer } from '../tokenizer/tokenizer.ts';
@@ -34,17 +35,7 @@ import { createLoopSession, createSessions, DeviceError, type ModelSessions } fr
 import { TokenEmbedder } from './token-embedder.ts';
 import { VisionEncoder } from './vision-encoder.ts';
 
-export type {
-  BatchItem,
-  BatchOptions,
-  DecodeMode,
-  EngineInput,
-  EngineOptions,
-  EngineResult,
-  EngineRun,
-  StartupReport,
-} from './engine-types.ts';
-export { DEFAULT_LOOP_STEPS, PromptTooLongError } from './engine-types.ts';
+export * from './engine-types.ts';
 
 export class YiVlEngine {
   private readonly driver: DecoderDriver;
@@ -56,6 +47,8 @@ export class YiVlEngine {
   /** up to K tokens per row per decoder call in the in-graph loop (null: every batch takes the step) */
   private readonly loopDecode: DecodeStrategy | null;
   private prefix: PrefixCache | null = null;
+  /** constrained rows' grammars (the compiled-grammar cache is made on the first response_format) */
+  readonly grammars: RowGrammars;
 
   private constructor(
     readonly dir: string,
@@ -81,6 +74,7 @@ export class YiVlEngine {
     this.embedder = new TokenEmbedder(sessions.embed, table);
     this.stepDecode = new StepDecode(this.driver, this.embedder);
     this.loopDecode = loop ? new LoopDecode(loop, startup.loopSteps ?? DEFAULT_LOOP_STEPS) : null;
+    this.grammars = new RowGrammars(tokenizer, startup.eosIds);
   }
 
   static async load(dir: string, opts: EngineOptions = {}): Promise<YiVlEngine> {
@@ -243,7 +237,6 @@ export class YiVlEngine {
     return {
       dims: this.manifest.dims,
       tokenizer: this.tokenizer,
-      generationConfig: this.generationConfig,
       eosIds: this.startup.eosIds,
       kvLayout: this.kvLayout,
       driver: this.driver,
@@ -251,7 +244,12 @@ export class YiVlEngine {
       prefix: this.prefix,
       vision: this.vision,
       toHost: (...caches) => this.toHost(...caches),
+      // the in-graph loop unless a row needs a JS choice at every step (a grammar)
       decodeFor: (rows) => strategyFor(rows, this.loopDecode, this.stepDecode),
+      rowOptionsFor: async (input) => {
+        const logitsMask = await this.grammars.maskFor(input.responseFormat);
+        return logitsMask ? { logitsMask } : {};
+      },
     };
   }
 

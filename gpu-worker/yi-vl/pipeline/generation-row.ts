@@ -1,10 +1,12 @@
 // One request in a decoding batch, from its prompt to its result: the prompt ids and their position budget; the
 // prefill (text embeddings with the image features spliced in at the placeholder, reusing the system-prompt KV
 // when it matches); then one `step(logits)` per decode run, where the row's own SequenceState chooses the token
-// (logits processors → optional logits mask → sampler → stopping criteria → streamer), so a row makes exactly
-// the choices it would make alone; and the result. The KV rows it decodes into belong to the batch.
+// (repetition penalty → optional logits mask → warpers → sampler → stopping criteria → streamer), so a row makes
+// exactly the choices it would make alone; and the result. The KV rows it decodes into belong to the batch. A row
+// with a mask (a grammar: response_format) awaits `prepareChoice()` before each choice and frees the mask when it
+// settles.
 import { timingsOf } from '../generation/generate.ts';
-import { type GenerationConfigJson, resolveParams } from '../generation/params.ts';
+import { resolveParams } from '../generation/params.ts';
 import { type LogitsMask, type ResolvedParams, SequenceState } from '../generation/sequence.ts';
 import { renderPrompt, type Turn } from '../template/mm-default.ts';
 import { IMAGE_TOKEN_INDEX, tokenizeWithImage } from '../template/prompt-ids.ts';
@@ -28,7 +30,6 @@ import type { EncodedImage } from './vision-encoder.ts';
 export interface RowModel {
   readonly dims: ModelManifest['dims'];
   readonly tokenizer: SentencePieceTokenizer;
-  readonly generationConfig: GenerationConfigJson;
   readonly eosIds: readonly number[];
   readonly kvLayout: KvLayout;
   readonly driver: DecoderDriver;
@@ -42,9 +43,17 @@ export function promptIdsOf(tokenizer: SentencePieceTokenizer, question: string,
   return tokenizeWithImage(tokenizer, renderPrompt({ question, ...(history ? { history } : {}) }));
 }
 
+/** A row's logits mask, with the per-choice preparation and the lifetime a grammar needs. */
+export interface RowMask extends LogitsMask {
+  /** readies the mask for the next choice (a grammar computes its token bitmask); awaited before every choice */
+  prepare?(): Promise<void>;
+  /** frees what the mask holds; called once, when the row settles */
+  dispose?(): void;
+}
+
 export interface RowOptions {
-  /** restricts this row's choices (applied after its logits processors, before its sampler) */
-  logitsMask?: LogitsMask;
+  /** restricts this row's choices (applied after its repetition penalty, before its warpers and sampler) */
+  logitsMask?: RowMask;
 }
 
 export class GenerationRow {
@@ -71,6 +80,7 @@ export class GenerationRow {
   private prefillLogits?: Float32Array;
   private kvLength = 0;
   private last?: number;
+  private released = false;
 
   /**
    * Resolves the parameters and the prompt; throws for bad parameters, a bad question or a prompt that does not fit
@@ -87,7 +97,7 @@ export class GenerationRow {
     this.input = item.input;
     this.run = item.run ?? {};
     const { dims } = model;
-    this.params = resolveParams(this.input.params ?? {}, model.generationConfig);
+    this.params = resolveParams(this.input.params ?? {});
     this.promptIds = promptIdsOf(model.tokenizer, this.input.question, this.input.history);
     this.textIds = this.promptIds.filter((id) => id !== IMAGE_TOKEN_INDEX);
     this.at = this.promptIds.indexOf(IMAGE_TOKEN_INDEX);
@@ -101,6 +111,26 @@ export class GenerationRow {
       );
     }
     this.maxLength = Math.min(limit, this.positions + this.params.maxNewTokens);
+  }
+
+  /**
+   * Each of this row's choices needs its own JS step (its logits mask is computed per token from the tokens so far),
+   * so a decode strategy that chooses several tokens per decoder call elsewhere cannot serve it.
+   */
+  get needsPerStepDecision(): boolean {
+    return this.options.logitsMask !== undefined;
+  }
+
+  /** Readies the row's mask for its next choice (nothing to do for a row without one). */
+  async prepareChoice(): Promise<void> {
+    await this.options.logitsMask?.prepare?.();
+  }
+
+  /** Frees the row's mask; called when the row settles (result, canceled, failed). Idempotent. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.options.logitsMask?.dispose?.();
   }
 
   /** the request's signal has fired */
@@ -167,6 +197,7 @@ export class GenerationRow {
     this.kvLength = this.positions;
     this.timings.prefill_ms = performance.now() - t;
     if (this.input.returnPrefillLogits) this.prefillLogits = logits.slice(0, dims.llm.vocabSize);
+    await this.prepareChoice();
     this.last = this.seq.accept(logits);
     this.timings.first_token_ms = performance.now() - t;
     return cache;
@@ -182,15 +213,13 @@ export class GenerationRow {
     return this.finished || this.seq!.checkCanceled();
   }
 
-  /** Takes the logits for the position of `lastToken` (now in the KV) and chooses the next token. */
+  /**
+   * Takes the logits for the position of `lastToken` (now in the KV) and chooses the next token; `prepareChoice()`
+   * must have settled since the previous choice.
+   */
   step(logits: Float32Array): void {
     this.kvLength += 1;
     this.last = this.seq!.accept(logits);
-  }
-
-  /** The row chooses with JS at every step (it has a logits mask): it cannot decode in the in-graph loop. */
-  get needsStepChoice(): boolean {
-    return this.seq!.needsStepChoice;
   }
 
   /**
@@ -230,6 +259,7 @@ export class GenerationRow {
 
   /** The result of a row that was prefilled. */
   result(): EngineResult {
+    this.release();
     const seq = this.seq!;
     const text = seq.finish();
     const g = timingsOf(this.tGen!, this.timings.prefill_ms, this.timings.first_token_ms, seq.generated.length);
@@ -255,6 +285,7 @@ export class GenerationRow {
 
   /** The result of a row canceled before its prefill. */
   canceledResult(): EngineResult {
+    this.release();
     return {
       ...this.base(),
       text: '',

@@ -1,5 +1,5 @@
 // Public surface of the Yi-VL pipeline for the worker.
-export { type AnalyzeRequest, type AnalyzeResult, AnalyzerError, toEngineParams, YiVlAnalyzer } from './analyzer.ts';
+export { toEngineParams, YiVlAnalyzer, type YiVlResult } from './analyzer.ts';
 export {
   type EngineInput,
   type EngineOptions,

@@ -3,7 +3,7 @@
 // onnxruntime writes the new rows in place: no per-step allocation and no copy of the whole cache through JS
 // (measured in bench/decode-overhead.ts). Copies happen only when rows join or leave a batch.
 //
-// On the WebGPU EP (design (c) in docs/performance.md) the cache can instead be *resident*: the decoder's present.*
+// On the WebGPU EP (docs/performance.md, "KV kept on the device") the cache can instead be *resident*: the decoder's present.*
 // outputs stay in GPU buffers and become the next step's past, and the host arrays are stale until `toHost()`.
 // The batch-reshaping operations below work on host arrays only and refuse a resident cache.
 import ort from 'onnxruntime-node';

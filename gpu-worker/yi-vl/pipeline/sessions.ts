@@ -5,6 +5,7 @@
 // buffers (docs/performance.md, "KV kept on the device"); it needs a Vulkan driver (a GPU's, or SwiftShader on a CPU).
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
+import { assertCudaProviderMatches } from './cuda-provider-check.ts';
 import type { ModelManifest } from './manifest.ts';
 
 export type DeviceRequest = 'auto' | 'cuda' | 'cpu' | 'webgpu';
@@ -97,6 +98,9 @@ export async function createSessions(dir: string, m: ModelManifest, o: SessionOp
     }
     provider = 'webgpu';
   } else {
+    // A CUDA provider from another onnxruntime version is refused before onnxruntime tries to load it.
+    const providerCheck = assertCudaProviderMatches();
+    if (providerCheck.status === 'unknown') warnings.push(providerCheck.message!);
     try {
       sessions = await all({
         ...base,

@@ -1,5 +1,6 @@
 // Image bytes → 8-bit RGB pixels with sharp, EXIF-oriented. Alpha is dropped, not composited (PIL convert("RGB")).
 import sharp from 'sharp';
+import { InputInvalidError } from '../../analyzer-errors.ts';
 import { IMAGE_SIZE } from './clip-normalize.ts';
 
 export interface RgbImage {
@@ -8,7 +9,8 @@ export interface RgbImage {
   height: number;
 }
 
-export class ImageInputError extends Error {
+/** The image is not one the pipeline can take: the job's stored input is bad, so it fails without a retry. */
+export class ImageInputError extends InputInvalidError {
   override name = 'ImageInputError';
 }
 

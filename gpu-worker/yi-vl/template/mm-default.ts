@@ -1,9 +1,13 @@
 // Yi-VL's `mm_default` conversation template (spec §8): SINGLE separator style, sep "###", the image placeholder at
 // the start of the first human turn, previous answers stored stripped.
+import { InputInvalidError } from '../../analyzer-errors.ts';
 
 export const SYSTEM_PROMPT =
   "This is a chat between an inquisitive human and an AI assistant. Assume the role of the AI assistant. Read all the images carefully, and respond to the human's questions with informative, helpful, detailed and polite answers. 这是一个好奇的人类和一个人工智能助手之间的对话。假设你扮演这个AI助手的角色。仔细阅读所有的图像，并对人类的问题做出信息丰富、有帮助、详细的和礼貌的回答。";
-export const IMAGE_PLACEHOLDER = '<image_placeholder>';
+
+import { IMAGE_PLACEHOLDER } from '../../../shared/schemas/job.ts';
+
+export { IMAGE_PLACEHOLDER };
 export const SEPARATOR = '###';
 export const ROLES = { human: 'Human', assistant: 'Assistant' } as const;
 
@@ -19,7 +23,8 @@ export interface Conversation {
   history?: readonly Turn[];
 }
 
-export class TemplateError extends Error {
+/** The conversation cannot be rendered (a question holds the image placeholder): a bad input, never retried. */
+export class TemplateError extends InputInvalidError {
   override name = 'TemplateError';
 }
 

@@ -1,7 +1,9 @@
 // SentencePiece tokenizer (encode, decode, per-token bytes) built from a parsed tokenizer.model.
 // Reproduces SentencePiece's BPE encode and decode for models with an identity normaliser (Yi).
+
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { concatBytes } from '../../../shared/bytes.ts';
 import { type BpeVocab, bpeSegment, PrefixMatcher } from './bpe.ts';
 import {
   PieceType,
@@ -195,14 +197,7 @@ export class SentencePieceTokenizer {
   }
 
   decodeBytes(ids: readonly number[]): Uint8Array {
-    const parts = ids.map((id) => this.tokenBytes(id));
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let o = 0;
-    for (const p of parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
+    return concatBytes(ids.map((id) => this.tokenBytes(id)));
   }
 
   decode(ids: readonly number[]): string {

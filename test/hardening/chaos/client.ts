@@ -9,6 +9,8 @@ import sharp from 'sharp';
 export interface Attempt {
   /** The schedule phase in which the answer arrived. */
   phase: string;
+  /** The phase in which the request was sent (on a slow machine an answer may arrive a phase later). */
+  sentIn: string;
   key: string;
   at: number;
   /** HTTP status, or 0 for a network error / timeout. */
@@ -87,6 +89,7 @@ export async function createJob(
 ): Promise<string | null> {
   for (let attempt = 1; attempt <= s.maxAttemptsPerJob; attempt++) {
     const t0 = Date.now();
+    const sentIn = phase();
     let rec: Attempt;
     let wait = Math.min(s.maxRetryWaitMs, 100 * 2 ** Math.min(attempt, 6));
     try {
@@ -100,6 +103,7 @@ export async function createJob(
       const retryAfter = res.headers.get('retry-after') ?? undefined;
       rec = {
         phase: phase(),
+        sentIn,
         key: idempotencyKey,
         at: t0,
         status: res.status,
@@ -126,7 +130,7 @@ export async function createJob(
       }
       if (!RETRYABLE.has(res.status)) return null;
     } catch {
-      log.attempts.push({ phase: phase(), key: idempotencyKey, at: t0, status: 0 });
+      log.attempts.push({ phase: phase(), sentIn, key: idempotencyKey, at: t0, status: 0 });
     }
     await sleep(wait);
   }

@@ -30,7 +30,9 @@ export const CI_OPTIONS: ChaosOptions = {
   steps: 4,
   thinkMs: 150,
   maxRetryWaitMs: 1000,
-  settleTimeoutMs: 15_000,
+  // A bound, not a wait: a healthy run settles in a few seconds and stops waiting then. Generous, because on a shared
+  // 2-core machine the worker restarted after the SIGKILL can take many seconds just to start.
+  settleTimeoutMs: 60_000,
   stack: {
     workers: 2,
     workerConcurrency: 2,

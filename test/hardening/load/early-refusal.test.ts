@@ -1,5 +1,5 @@
 /**
- * Found by the load run: an upload refused before its body has fully arrived (a streamed body over the byte cap, a
+ * An upload refused before its body has fully arrived (a streamed body over the byte cap, a
  * big upload with a bad key) was answered on a keep-alive socket that @hono/node-server then destroyed after its
  * 500 ms drain, so the client's *next* request on that socket — often a valid upload — failed with "other side
  * closed". The Node server now answers such refusals with `Connection: close` (edge/adapter/node/server.ts).

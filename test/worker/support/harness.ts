@@ -51,9 +51,10 @@ export async function startTestWorker(
   aws: LocalAws,
   analyzer: Analyzer,
   overrides: Record<string, string> = {},
+  clock?: () => Date,
 ): Promise<WorkerHandle> {
   const config = loadWorkerConfig(workerEnv(aws, overrides));
-  return startWorker({ config, analyzer, logger: createLogger(config.LOG_LEVEL) });
+  return startWorker({ config, analyzer, logger: createLogger(config.LOG_LEVEL), ...(clock ? { clock } : {}) });
 }
 
 /** A small, fixed "model input" PNG stand-in; the scripted analyzer only hashes it. */
@@ -68,6 +69,8 @@ export interface SeedOptions {
   withInput?: boolean;
   image?: Uint8Array;
   params?: Partial<JobRecord['params']>;
+  /** Earlier rounds (a follow-up question). */
+  history?: JobRecord['conversation']['history'];
 }
 
 /** Creates a queued job the way the edge does (input object, job record, then the queue message). */
@@ -99,7 +102,7 @@ export async function seedJob(aws: LocalAws, options: SeedOptions = {}): Promise
       model_width: 448,
       model_height: 448,
     },
-    conversation: { root_id: id, history: [] },
+    conversation: { root_id: id, history: options.history ?? [] },
     webhook_attempts: [],
     attempts: 0,
     ...(options.webhookUrl

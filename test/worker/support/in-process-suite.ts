@@ -14,8 +14,8 @@ export interface InProcessWorkerSuite {
   receiver: WebhookReceiver;
   /** the analyzer of the worker last started by useWorker() */
   analyzer: ScriptedAnalyzer;
-  /** Stops the running worker (if any) and starts a fresh one with these env overrides and step time. */
-  useWorker(overrides?: Record<string, string>, stepMs?: number): Promise<WorkerHandle>;
+  /** Stops the running worker (if any) and starts a fresh one with these env overrides, step time and clock. */
+  useWorker(overrides?: Record<string, string>, stepMs?: number, clock?: () => Date): Promise<WorkerHandle>;
   stopWorker(): Promise<void>;
 }
 
@@ -25,13 +25,15 @@ export function inProcessWorkerSuite(maxReceives: number): InProcessWorkerSuite 
     aws: undefined as unknown as LocalAws,
     receiver: undefined as unknown as WebhookReceiver,
     analyzer: undefined as unknown as ScriptedAnalyzer,
-    async useWorker(overrides = {}, stepMs = 30) {
+    async useWorker(overrides = {}, stepMs = 30, clock?: () => Date) {
       await suite.stopWorker();
       suite.analyzer = new ScriptedAnalyzer(stepMs);
-      worker = await startTestWorker(suite.aws, suite.analyzer, {
-        MAX_RECEIVE_COUNT: String(maxReceives),
-        ...overrides,
-      });
+      worker = await startTestWorker(
+        suite.aws,
+        suite.analyzer,
+        { MAX_RECEIVE_COUNT: String(maxReceives), ...overrides },
+        clock,
+      );
       return worker;
     },
     async stopWorker() {

@@ -137,6 +137,7 @@ export const jobRecordArb = fc
         }),
         webhook_attempts: fc.array(attemptArb, { maxLength: 3 }),
         attempts: fc.nat({ max: 50 }),
+        run_message_id: fc.uuid().map((u) => `sqs_message_${u}`),
         metadata: metadataArb,
         idempotency_key: fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 255 }),
       },

@@ -174,8 +174,9 @@ function build(
       return { bytes: request([`Content-Length: ${len}`], body), halfClose: false, verdict: 'accept' };
     case 'short':
       // The bytes past Content-Length reach Node's parser as a next request: a lone CRLF is skipped (the app answers;
-      // the body lost only its last CRLF, which parses on some undici versions); more is a parse error that Node
-      // answers with a bare 400 while dropping the app's answer. Either way the truncated body must leave nothing.
+      // the body lost only its last CRLF, which parses on some undici versions); more is a parse error that the
+      // server's clientError hook answers with a 400 problem while dropping the app's answer. Either way the
+      // truncated body must leave nothing.
       return {
         bytes: request([`Content-Length: ${Math.max(0, len - f.by)}`], body),
         halfClose: false,
@@ -281,7 +282,7 @@ export const intakeHttpFramingTarget: FuzzTarget = {
           const judged = await judgeResponse(stack, tally, expectation, before, res);
           if (judged.status === 202) await discard(stack, judged.created);
         } else {
-          // No answer (the connection was cut) or Node's own parser refused the framing (a bare 400, no problem body).
+          // No answer (the connection was cut), or a bare answer from Node's parser (431 for an oversized head).
           assert.equal(
             verdict,
             'none-or-reject',

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { sha256Hex } from '../../../../shared/config/api-keys.ts';
+import { sha256Hex } from '../../../../shared/crypto/sha256.ts';
 import { dataUrl, multipart } from '../../../edge/support/fixtures.ts';
 import { byteMutationArb, hugeDimensions, mutateImage, seedImages } from '../arbitraries/images.ts';
 import {

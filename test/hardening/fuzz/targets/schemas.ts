@@ -81,6 +81,7 @@ function assertNoInternals(job: JobRecord, view: Record<string, unknown>, what: 
   assert.ok(!text.includes(job.api_key_id), `${what} contains the API key id`);
   assert.ok(!text.includes(job.input.key), `${what} contains the storage key`);
   assert.ok(!text.includes('"tenant"'), `${what} names a tenant`);
+  assert.ok(!('run_message_id' in view) && !text.includes('sqs_message_'), `${what} has the queue message id`);
 }
 
 const inputArb = fc.oneof(
