@@ -1,17 +1,15 @@
 // The engine's two decode paths on the tiny model: the in-graph loop (K tokens per run, choices in the graph) gives
 // exactly the answers of the JS step loop — tokens, text, finish reasons, seeds — alone and in a batch whose rows
 // differ in parameters, prompt length and budget, with one row ending at EOS and one at the "###" stop string
-// inside a loop run. A batch with a row that needs a JS choice at every step (a logits mask) takes the step loop.
+// inside a loop run. A batch with a row that needs a JS choice at every step (a grammar) takes the step loop.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { convertCheckpoint } from '../../converter/convert.ts';
-import { type DecodeStrategy, strategyFor } from './decode-strategy.ts';
 import type { EngineInput, EngineResult } from './engine.ts';
 import { DEFAULT_LOOP_STEPS, YiVlEngine } from './engine.ts';
-import type { GenerationRow } from './generation-row.ts';
 import { ModelDirError } from './manifest.ts';
 import { freshTinyModel, patchLmHeadRow, reconvert, type TinyModel, testImageRgb } from './testing/tiny-model.ts';
 
@@ -147,11 +145,21 @@ describe('decode paths: in-graph loop = JS step loop (tiny model, CPU EP)', () =
     same(value(rs[0]), await step.analyze(requests()[3]!), 'running row');
   });
 
-  test('a batch with a row that needs a JS choice at every step (a logits mask) takes the step loop', () => {
-    const strategies = { loop: {} as DecodeStrategy, step: {} as DecodeStrategy };
-    const row = (needsPerStepDecision: boolean) => ({ needsPerStepDecision }) as GenerationRow;
-    assert.equal(strategyFor([row(false), row(false)], strategies.loop, strategies.step), strategies.loop);
-    assert.equal(strategyFor([row(false), row(true)], strategies.loop, strategies.step), strategies.step);
-    assert.equal(strategyFor([row(false)], null, strategies.step), strategies.step);
+  test('a batch with a grammar-constrained row takes the step loop; its free row answers as alone', async () => {
+    const constrained: EngineInput = {
+      ...ask(7, 'Answer as JSON.', { temperature: 0, maxNewTokens: 12 }),
+      responseFormat: { type: 'json_object' },
+    };
+    const free = requests()[2]!;
+    const steps = loop.decoderStepStats.calls;
+    const [c, f] = (await loop.analyzeBatch([{ input: constrained }, { input: free }])).map(value);
+    // every token of the constrained row after the first (from the prefill) came from a one-token step
+    assert.ok(loop.decoderStepStats.calls - steps >= c!.completion_tokens - 1);
+    assert.ok(c!.completion_tokens > 1);
+    // the free row made the choices it makes alone, on either path
+    same(f!, await step.analyze(free), 'free row');
+    const runs = loop.loopStats.runs;
+    same(await loop.analyze(free), await step.analyze(free), 'free row alone');
+    assert.ok(loop.loopStats.runs > runs, 'alone, the free row takes the loop');
   });
 });
