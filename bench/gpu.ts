@@ -17,7 +17,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildDecoderLoop, convertCheckpoint } from '../gpu-worker/converter/convert.ts';
+import { convertCheckpoint } from '../gpu-worker/converter/convert.ts';
 import { makeTinyCheckpoint, type TinyPreset } from '../gpu-worker/yi-vl/checkpoint/tiny.ts';
 import { type EngineInput, YiVlEngine } from '../gpu-worker/yi-vl/pipeline/engine.ts';
 import { KvCache, kvLayoutOf } from '../gpu-worker/yi-vl/pipeline/kv-cache.ts';
@@ -110,10 +110,10 @@ try {
       const dir = join(root, `${dtype}-${L}`);
       const t = performance.now();
       const conv = { checkpoint: ckpt[L]!, out: dir, dtype, int4Compute: 'float16' } as const;
-      await convertCheckpoint(conv);
-      buildDecoderLoop(conv);
+      await convertCheckpoint(conv); // decoder_loop.onnx included
       say(`${dtype} ${L} layers converted in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-      const engine = await YiVlEngine.load(dir, { device, prefixCache: true });
+      // the step loop's per-step figures come from this engine; the in-graph loop is measured below on its own
+      const engine = await YiVlEngine.load(dir, { device, prefixCache: true, decode: 'step' });
       say(
         `  provider ${engine.startup.provider}${engine.startup.warnings.length ? ` (${engine.startup.warnings.join('; ')})` : ''}`,
       );
@@ -136,14 +136,16 @@ try {
         const loopMs = [];
         // The in-graph Loop decoder binds its KV as CPU tensors; it is measured on the CUDA and CPU EPs only.
         if (device !== 'webgpu') {
-          const loop = await LoopDecoder.open(join(dir, 'decoder_loop.onnx'), {
+          const loop = await LoopDecoder.open(join(dir, 'decoder_loop.onnx'), engine.tokenizer.vocabSize, [-1], {
             executionProviders: device === 'cuda' ? [{ name: 'cuda', deviceId: 0 }] : ['cpu'],
           });
           const layout = kvLayoutOf(engine.manifest);
           for (let r = 0; r < 3; r++) {
             const cache = new KvCache(layout, 1, 1200 + TOKENS + 1);
             const t0 = performance.now();
-            const n = (await loop.run(cache, 5, 1200, TOKENS, [-1])).length;
+            const greedy = { temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1 };
+            const row = { ...greedy, lastId: 5, length: 1200, budget: TOKENS };
+            const n = (await loop.run(cache, [row], TOKENS))[0]!.length;
             loopMs.push((performance.now() - t0) / n);
           }
           await loop.release();

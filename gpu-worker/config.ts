@@ -15,6 +15,15 @@ export const modelEnvShape = {
   YI_VL_PREFIX_CACHE: envVar.bool('compute the system-prompt KV once per model load and reuse it', true),
   YI_VL_VISION_BATCH: envVar.int('images per vision-tower call (0: 4 on CUDA, 1 on CPU)', 0, 0, 64),
   YI_VL_IMAGE_CACHE_SIZE: envVar.int('images whose projected features are kept for follow-up questions', 4, 0, 1024),
+  YI_VL_DECODE: z
+    .enum(['auto', 'loop', 'step'])
+    .default('auto')
+    .describe(
+      'loop: up to YI_VL_LOOP_STEPS tokens per decoder call in the in-graph loop (batches with a grammar-constrained ' +
+        'row take the step); step: one token per call, chosen in JS; auto: loop on the CPU EP where the model ' +
+        'folder has decoder_loop.onnx, else step (on CUDA the loop holds a second copy of the decoder weights on the GPU)',
+    ),
+  YI_VL_LOOP_STEPS: envVar.int('tokens per in-graph decode loop run', 16, 1, 256),
 };
 export const ModelEnvSchema = z.object(modelEnvShape);
 export type ModelEnv = z.infer<typeof ModelEnvSchema>;

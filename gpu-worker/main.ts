@@ -43,6 +43,8 @@ export async function createYiVlAnalyzer(opts: ModelEnv & { MODEL_DIR?: string |
     maxBatch: opts.YI_VL_MAX_BATCH,
     prefixCache: opts.YI_VL_PREFIX_CACHE,
     imageCacheSize: opts.YI_VL_IMAGE_CACHE_SIZE,
+    decode: opts.YI_VL_DECODE,
+    loopSteps: opts.YI_VL_LOOP_STEPS,
     ...(opts.YI_VL_VISION_BATCH > 0 ? { visionBatch: opts.YI_VL_VISION_BATCH } : {}),
   });
 }

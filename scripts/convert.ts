@@ -1,11 +1,12 @@
 #!/usr/bin/env tsx
 // npm run convert -- --checkpoint <dir> --out <dir> --dtype fp32|fp16|int4 [--block-size 32] [--accuracy-level 0]
+//   [--int4-compute fp32|fp16] [--no-decoder-loop]
 import { parseArgs } from 'node:util';
 import { convertCheckpoint } from '../gpu-worker/converter/convert.ts';
 import type { WeightDtype } from '../gpu-worker/converter/model-builder.ts';
 
 const USAGE =
-  'usage: npm run convert -- --checkpoint <yi-vl-dir> --out <dir> --dtype fp32|fp16|int4 [--block-size 32] [--accuracy-level 0] [--int4-compute fp32|fp16]';
+  'usage: npm run convert -- --checkpoint <yi-vl-dir> --out <dir> --dtype fp32|fp16|int4 [--block-size 32] [--accuracy-level 0] [--int4-compute fp32|fp16] [--no-decoder-loop]';
 
 async function main(): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
@@ -18,6 +19,7 @@ async function main(): Promise<number> {
         'block-size': { type: 'string', default: '32' },
         'accuracy-level': { type: 'string', default: '0' },
         'int4-compute': { type: 'string', default: 'fp32' },
+        'no-decoder-loop': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -64,6 +66,7 @@ async function main(): Promise<number> {
       blockSize,
       accuracyLevel,
       int4Compute: int4Compute === 'fp16' ? 'float16' : 'float32',
+      decoderLoop: !values['no-decoder-loop'],
       onProgress: (msg) => process.stderr.write(`[convert ${((performance.now() - t0) / 1000).toFixed(1)}s] ${msg}\n`),
     });
     const bytes = Object.values(m.files).reduce((a, f) => a + f.bytes, 0);

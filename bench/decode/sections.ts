@@ -1,11 +1,20 @@
 // The sections of `npm run bench` (bench/index.ts). Each returns printable lines with its ratios.
 
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
-import { buildDecoderLoop, convertCheckpoint } from '../../gpu-worker/converter/convert.ts';
+import { nextTokenGraph } from '../../gpu-worker/converter/builder/next-token.ts';
+import { convertCheckpoint } from '../../gpu-worker/converter/convert.ts';
+import { Rng } from '../../gpu-worker/yi-vl/checkpoint/rng.ts';
+import {
+  applyProcessors,
+  buildLogitsProcessors,
+  type SamplingParams,
+} from '../../gpu-worker/yi-vl/generation/logits-processors.ts';
+import { argmax, drawFrom } from '../../gpu-worker/yi-vl/generation/sampler.ts';
+import { DecoderDriver } from '../../gpu-worker/yi-vl/pipeline/decoder-driver.ts';
 import { type EngineInput, type EngineResult, YiVlEngine } from '../../gpu-worker/yi-vl/pipeline/engine.ts';
 import { KvCache, kvLayoutOf } from '../../gpu-worker/yi-vl/pipeline/kv-cache.ts';
-import { LoopDecoder } from '../../gpu-worker/yi-vl/pipeline/loop-decoder.ts';
 import { readManifest } from '../../gpu-worker/yi-vl/pipeline/manifest.ts';
 import { testImageRgb } from '../../gpu-worker/yi-vl/pipeline/testing/tiny-model.ts';
 import { useSoftwareVulkanIfNoDriver } from '../../gpu-worker/yi-vl/pipeline/testing/webgpu.ts';
@@ -34,8 +43,9 @@ function sessionOptions(ctx: BenchContext): ort.InferenceSession.SessionOptions 
   return { graphOptimizationLevel: 'all', intraOpNumThreads: ctx.threads, executionProviders: ['cpu'] };
 }
 
+/** Engines on the JS step path: the sections that use these measure it (the in-graph loop has its own section). */
 async function engines(ctx: BenchContext) {
-  const base = { device: 'cpu', intraOpNumThreads: ctx.threads } as const;
+  const base = { device: 'cpu', intraOpNumThreads: ctx.threads, decode: 'step' } as const;
   const fast = await YiVlEngine.load(ctx.modelDir, base);
   const plain = await YiVlEngine.load(ctx.modelDir, { ...base, prefixCache: false, imageCacheSize: 0 });
   return { fast, plain, close: async () => Promise.all([fast.close(), plain.close()]) };
@@ -268,31 +278,179 @@ const fusedVsPlain: Section = {
   },
 };
 
+const LOOP_KS = (process.env.BENCH_LOOP_KS ?? '4,8,16,32').split(',').map(Number);
+const LOOP_TOKENS = Number(process.env.BENCH_LOOP_TOKENS ?? 48);
+
 const inGraphLoop: Section = {
-  name: 'in-graph decode loop (ONNX Loop, greedy, K tokens per run) vs JS step chain',
+  name: 'in-graph decode loop (K tokens per run, sampling in the graph) vs JS step loop, engine decode',
   async run(ctx) {
-    buildDecoderLoop({ checkpoint: ctx.checkpointDir, out: ctx.modelDir, dtype: 'fp32' });
+    const base = { device: 'cpu', intraOpNumThreads: ctx.threads } as const;
+    const step = await YiVlEngine.load(ctx.modelDir, { ...base, decode: 'step' });
+    const loops = new Map<number, YiVlEngine>();
+    for (const K of LOOP_KS)
+      loops.set(K, await YiVlEngine.load(ctx.modelDir, { ...base, decode: 'loop', loopSteps: K }));
+    try {
+      const ask = (i: number, params: EngineInput['params']): EngineInput => ({
+        rgb: testImageRgb(60 + i),
+        question: ['Describe the image.', 'What colour dominates?', 'Is there text?', 'Count the shapes.'][i % 4]!,
+        params: { maxNewTokens: LOOP_TOKENS, ...params },
+      });
+      const GREEDY = { temperature: 0 };
+      const API = { temperature: 0.2, topK: 50, topP: 0.8, seed: 3 }; // the API's defaults, seeded
+      const workloads: { name: string; inputs: EngineInput[] }[] = [
+        { name: 'greedy, 1 answer', inputs: [ask(0, GREEDY)] },
+        { name: 'API defaults (T 0.2, top-k 50, top-p 0.8), 1 answer', inputs: [ask(1, API)] },
+        {
+          name: `batch of 4, mixed (${SAMPLER_MIXES[0]!.name})`,
+          inputs: [
+            ask(0, GREEDY),
+            ask(1, API),
+            ask(2, { temperature: 1, topK: 50, topP: 0.9, repetitionPenalty: 1.2, seed: 5 }),
+            ask(3, { temperature: 0.7, topK: 200, topP: 1, seed: 7 }),
+          ],
+        },
+      ];
+      const engines: [string, YiVlEngine][] = [
+        ['step', step],
+        ...[...loops].map(([K, e]): [string, YiVlEngine] => [`K=${K}`, e]),
+      ];
+      // decode tok/s: generated tokens after the first / (wall time − every row's embed + prefill + first choice)
+      const decodeRate = async (e: YiVlEngine, inputs: EngineInput[]) => {
+        const t = performance.now();
+        const rs = await e.analyzeBatch(inputs.map((input) => ({ input })));
+        const wall = performance.now() - t;
+        let tokens = 0;
+        let before = 0;
+        const ids: number[][] = [];
+        for (const r of rs) {
+          if (r.status !== 'fulfilled') throw r.reason;
+          tokens += r.value.completion_tokens - 1;
+          before += r.value.timings.embed_ms + r.value.timings.first_token_ms;
+          ids.push(r.value.output_token_ids);
+        }
+        return { rate: (tokens * 1000) / (wall - before), ids, tokens };
+      };
+      const lines: string[] = [
+        `${LOOP_TOKENS} new tokens per answer, images cached, ${ROUNDS} rounds (engines in rotating order), medians of decode tok/s`,
+      ];
+      for (const w of workloads) {
+        for (const input of w.inputs) await step.analyze({ ...input, params: { ...input.params, maxNewTokens: 1 } }); // image cache
+        const rates = new Map<string, number[]>(engines.map(([n]) => [n, []]));
+        let reference: number[][] | undefined;
+        let same = true;
+        let tokens = 0;
+        for (const [, e] of engines) await decodeRate(e, w.inputs); // warm-up
+        for (let r = 0; r < ROUNDS; r++) {
+          for (let i = 0; i < engines.length; i++) {
+            const [name, e] = engines[(i + r) % engines.length]!;
+            const m = await decodeRate(e, w.inputs);
+            rates.get(name)!.push(m.rate);
+            reference ??= m.ids;
+            same &&= JSON.stringify(m.ids) === JSON.stringify(reference);
+            tokens = m.tokens;
+          }
+        }
+        const stepRate = median(rates.get('step')!);
+        lines.push(`${w.name}: ${tokens} decode tokens per run; same tokens on every path: ${same}`);
+        for (const [name] of engines.slice(1)) {
+          lines.push(
+            line(`  loop ${name} / step`, ['loop', median(rates.get(name)!), ' tok/s'], ['step', stepRate, ' tok/s']),
+          );
+        }
+      }
+      return lines;
+    } finally {
+      await step.close();
+      for (const e of loops.values()) await e.close();
+    }
+  },
+};
+
+/** The in-graph next-token choice alone (batch of 4, mixed parameters) against the JS choice and a decoder step. */
+/** Four rows of each mix: the API-like one, and top-p without top-k (a full sort when the nucleus is wide). */
+const SAMPLER_MIXES: { name: string; rows: SamplingParams[] }[] = [
+  {
+    name: 'greedy; API defaults; T 1 top-k 50 top-p 0.9 penalty 1.2; T 0.7 top-k 200',
+    rows: [
+      { temperature: 0, topK: 50, topP: 0.8, repetitionPenalty: 1 },
+      { temperature: 0.2, topK: 50, topP: 0.8, repetitionPenalty: 1 },
+      { temperature: 1, topK: 50, topP: 0.9, repetitionPenalty: 1.2 },
+      { temperature: 0.7, topK: 200, topP: 1, repetitionPenalty: 1 },
+    ],
+  },
+  {
+    name: 'top-p 0.9 without top-k, T 1, on every row',
+    rows: Array.from({ length: 4 }, () => ({ temperature: 1, topK: 0, topP: 0.9, repetitionPenalty: 1 })),
+  },
+];
+
+const nextTokenCost: Section = {
+  name: 'next-token choice per step: in the graph vs JS, against one decoder step (batch of 4)',
+  async run(ctx) {
     const m = readManifest(ctx.modelDir);
-    const loop = await LoopDecoder.open(join(ctx.modelDir, 'decoder_loop.onnx'), sessionOptions(ctx));
+    const V = m.dims.llm.vocabSize;
+    const R = 4;
+    const path = join(ctx.root, 'next_token.onnx');
+    writeFileSync(path, nextTokenGraph().encode());
+    const graph = await ort.InferenceSession.create(path, sessionOptions(ctx));
     const dec = await ort.InferenceSession.create(join(ctx.modelDir, 'decoder.onnx'), sessionOptions(ctx));
     try {
-      const startLength = 1024 + 105;
-      const K = 16;
-      const layout = kvLayoutOf(m);
-      const inGraph = async () => {
-        const cache = new KvCache(layout, 1, startLength + K + 1);
+      const timed = async (f: () => unknown) => {
         const t = performance.now();
-        const n = (await loop.run(cache, 5, startLength, K, [-1])).length;
-        return (n * 1000) / (performance.now() - t);
+        for (let i = 0; i < 10; i++) await f();
+        return (performance.now() - t) / 10;
       };
-      const chain = () => bareChainTokensPerSecond(dec, m, { startLength, steps: K, binding: 'inplace' });
-      const r = await abMedians(ROUNDS, inGraph, chain);
-      return [
-        `context ${startLength}, K=${K} tokens per Loop run() (embedding lookup + ArgMax + EOS check in the graph)`,
-        line('in-graph Loop / JS chain (KV in place)', ['loop', r.a, ' tok/s'], ['chain', r.b, ' tok/s']),
-      ];
+      const startLength = 1024 + 105;
+      const driver = new DecoderDriver(dec, m.dims.llm.hiddenSize, V);
+      const cache = new KvCache(kvLayoutOf(m), R, startLength + 21);
+      const embeds = new Float32Array(R * m.dims.llm.hiddenSize).fill(0.01);
+      let length = startLength;
+      const decoderStep = () => timed(() => driver.run(cache, embeds, 1, Array(R).fill(length++)));
+      await decoderStep(); // warm-up (10 steps)
+      length = startLength;
+      const stepMs = await decoderStep();
+      const logits = new Rng(1).normals(R * V, 3);
+      const seen = [1, 2, 3, 500, 4000];
+      const out = [`vocabulary ${V}; one batch-of-${R} decoder step at context ${startLength}: ${fmt(stepMs)}ms`];
+      for (const mix of SAMPLER_MIXES) {
+        const rows = mix.rows;
+        const i64 = (v: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(v, BigInt), dims);
+        const f64 = (v: number[]) => new ort.Tensor('float64', Float64Array.from(v), [R]);
+        const feeds = {
+          logits: new ort.Tensor('float32', logits, [R, V]),
+          seen_ids: i64(
+            rows.flatMap(() => seen),
+            [R, seen.length],
+          ),
+          vocab_size: i64([V], []),
+          uniforms: f64([0.1, 0.4, 0.6, 0.9]),
+          temperature: f64(rows.map((r) => r.temperature)),
+          top_k: i64(
+            rows.map((r) => r.topK),
+            [R],
+          ),
+          top_p: f64(rows.map((r) => r.topP)),
+          repetition_penalty: f64(rows.map((r) => r.repetitionPenalty)),
+        };
+        const inGraph = () => timed(() => graph.run(feeds));
+        const js = () =>
+          timed(() =>
+            rows.map((p, b) => {
+              const row = logits.slice(b * V, (b + 1) * V);
+              applyProcessors(buildLogitsProcessors(p, p.temperature > 0), seen, row);
+              return p.temperature > 0 ? drawFrom(row, 0.5) : argmax(row);
+            }),
+          );
+        const c = await abMedians(ROUNDS, inGraph, js);
+        out.push(
+          `${mix.name}:`,
+          line('  next-token choice: graph / JS', ['graph', c.a, 'ms'], ['js', c.b, 'ms']),
+          `     per decoder step: graph ${fmt(c.a / stepMs, 3)}, JS ${fmt(c.b / stepMs, 3)}`,
+        );
+      }
+      return out;
     } finally {
-      await loop.release();
+      await graph.release();
       await dec.release();
     }
   },
@@ -343,4 +501,13 @@ const webgpuKv: Section = {
   },
 };
 
-export const SECTIONS: Section[] = [decodeOverhead, inGraphLoop, webgpuKv, fusedVsPlain, ttft, imageCache, batching];
+export const SECTIONS: Section[] = [
+  decodeOverhead,
+  inGraphLoop,
+  nextTokenCost,
+  webgpuKv,
+  fusedVsPlain,
+  ttft,
+  imageCache,
+  batching,
+];

@@ -61,6 +61,22 @@ describe('convert fp32 (tiny bf16 checkpoint, sharded)', () => {
     assert.deepEqual(onDisk.files, manifest.files);
   });
 
+  test('the in-graph decode loop is written by default and stores no second copy of the decoder weights', () => {
+    const loop = manifest.graphs.decoderLoop!;
+    assert.equal(loop.file, 'decoder_loop.onnx');
+    assert.deepEqual(
+      loop.inputs.slice(0, 4).map((v) => v.name),
+      ['input_ids', 'past_length', 'max_steps', 'budgets'],
+    );
+    assert.equal(loop.outputs[0]!.name, 'tokens');
+    for (const f of ['decoder_loop.onnx', 'decoder_loop.onnx.data']) assert.ok(manifest.files[f], f);
+    // decoder.onnx's weights (and, fp32, the embedding table) are referenced in their files, not written again
+    assert.ok(
+      manifest.files['decoder_loop.onnx.data']!.bytes < manifest.files['decoder.onnx.data']!.bytes / 10,
+      `decoder_loop.onnx.data: ${manifest.files['decoder_loop.onnx.data']!.bytes} bytes`,
+    );
+  });
+
   test(`vision features match the reference within ${TOL} relative`, () => {
     assert.equal(onnxFeatures.length, 1024 * manifest.dims.llm.hiddenSize);
     const err = relErr(onnxFeatures, refFeatures);

@@ -1,4 +1,4 @@
-// Checkpoint folder → converted model folder (three ONNX graphs with external data + manifest.json).
+// Checkpoint folder → converted model folder (the ONNX graphs with external data + manifest.json).
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
@@ -31,6 +31,11 @@ export interface ConvertOptions {
    * the pipeline)
    */
   decoderAttention?: 'gqa' | 'plain';
+  /**
+   * also write `decoder_loop.onnx`, the in-graph decode loop the pipeline decodes with (K tokens per run; default
+   * true with the 'gqa' decoder). Its weights are those of decoder.onnx, referenced in decoder.onnx.data, not copied.
+   */
+  decoderLoop?: boolean;
   onProgress?: (message: string) => void;
 }
 
@@ -66,6 +71,8 @@ export interface Manifest {
     vision: GraphManifest;
     embedTokens: GraphManifest;
     decoder: GraphManifest & { kvDtype: 'float32' | 'float16'; numLayers: number; attention: 'gqa' | 'plain' };
+    /** the in-graph decode loop (absent when converted without it) */
+    decoderLoop?: GraphManifest;
   };
   files: Record<string, { bytes: number; sha256: string }>;
 }
@@ -88,6 +95,7 @@ const GRAPH_FILES = [
   'decoder.onnx',
   'decoder.onnx.data',
 ];
+const LOOP_FILES = ['decoder_loop.onnx', 'decoder_loop.onnx.data'];
 
 export async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
@@ -122,6 +130,13 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<Manifest>
     const embed = builder.buildEmbed(out);
     const attention = opts.decoderAttention ?? 'gqa';
     const decoder = attention === 'plain' ? builder.buildPlainDecoder(out) : builder.buildDecoder(out);
+    let decoderLoop: BuiltGraph | undefined;
+    if (attention === 'gqa' && (opts.decoderLoop ?? true)) {
+      written.push(...LOOP_FILES);
+      decoderLoop = builder.buildLoopDecoder(out);
+    } else {
+      for (const f of LOOP_FILES) rmSync(join(out, f), { force: true }); // not left from an earlier conversion
+    }
     for (const f of COPIED) {
       if (!existsSync(join(ckpt.dir, f))) continue;
       rmSync(join(out, f), { force: true });
@@ -167,6 +182,7 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<Manifest>
         vision: toGraph(vision),
         embedTokens: toGraph(embed),
         decoder: { ...toGraph(decoder), kvDtype: builder.compute, numLayers: config.llm.numLayers, attention },
+        ...(decoderLoop ? { decoderLoop: toGraph(decoderLoop) } : {}),
       },
       files,
     };
@@ -183,9 +199,9 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<Manifest>
 }
 
 /**
- * Writes the experimental in-graph decode loop (`decoder_loop.onnx` + data, see builder/loop-decoder.ts)
- * into `out` beside a conversion of the same checkpoint. Not listed in manifest.json; the pipeline does not use it
- * (docs/performance.md says why).
+ * Writes the in-graph decode loop (`decoder_loop.onnx` + data, see builder/loop-decoder.ts) into `out` beside a
+ * conversion of the same checkpoint (which convertCheckpoint already does by default); its weights are referenced
+ * in the decoder's data file when it is there. Does not update manifest.json.
  */
 export function buildDecoderLoop(
   opts: Pick<ConvertOptions, 'checkpoint' | 'out' | 'dtype' | 'int4Compute' | 'blockSize' | 'onProgress'>,

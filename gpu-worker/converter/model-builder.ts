@@ -2,8 +2,10 @@
 //   vision.onnx        CLIP ViT vision tower + the two-layer MLP projector with LayerNorms  (builder/vision.ts)
 //   embed_tokens.onnx  the LLM's token embeddings                                          (builder/embeddings.ts)
 //   decoder.onnx       the Llama-style LLM with GroupQueryAttention and a shared KV buffer  (builder/decoder.ts)
-// and two decoder variants outside the pipeline's model format: the plain-op baseline (builder/plain-decoder.ts)
-// and the in-graph decode loop (builder/loop-decoder.ts). The parts they share are in builder/base.ts.
+//   decoder_loop.onnx  K decode steps per run in an ONNX Loop, next-token choice included   (builder/loop-decoder.ts,
+//                      builder/next-token.ts)
+// and, outside the pipeline's model format, the plain-op decoder baseline (builder/plain-decoder.ts). The parts
+// they share are in builder/base.ts.
 import type { Checkpoint } from '../yi-vl/checkpoint/checkpoint.ts';
 import { type BuildOptions, type BuiltGraph, type ComputeDtype, computeDtypeOf } from './builder/base.ts';
 import { DecoderGraphBuilder } from './builder/decoder.ts';
@@ -42,7 +44,7 @@ export class YiVlModelBuilder {
     return new PlainDecoderGraphBuilder(this.ckpt, this.opts).build(outDir);
   }
 
-  /** `decoder_loop.onnx`: K tokens per run() in an ONNX Loop (not part of the model format). */
+  /** `decoder_loop.onnx`: K tokens per run() in an ONNX Loop, sampling included (its weights shared with decoder.onnx). */
   buildLoopDecoder(outDir: string): BuiltGraph {
     return new LoopDecoderGraphBuilder(this.ckpt, this.opts).build(outDir);
   }

@@ -1,7 +1,7 @@
 // A minimal ONNX graph builder: nodes, inputs/outputs and initializers, with weights streamed to an external file.
-import { closeSync, openSync, writeSync } from 'node:fs';
-import { basename } from 'node:path';
-import { AttrType, DataLocation, type DataTypeName, encodeModel, TensorDataType } from './proto.ts';
+import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { AttrType, DataLocation, type DataTypeName, decodeModel, encodeModel, TensorDataType } from './proto.ts';
 
 export type Dim = number | string;
 export type Attr =
@@ -32,18 +32,76 @@ const LARGE_ALIGN = 1 << 16;
 /** Initializers at most this large stay inside the .onnx file. */
 const INLINE_LIMIT = 128;
 
-/** Append-only writer for an ONNX external data file. */
+/** Where an initializer's bytes are: a data file beside the graph, and the range in it. */
+export interface StoredBytes {
+  location: string;
+  offset: number;
+  length: number;
+}
+
+/** The external initializers of a graph file (its main graph's), by name. */
+export function storedInitializers(graphPath: string): Map<string, StoredBytes> {
+  const model = decodeModel(readFileSync(graphPath)) as {
+    graph?: {
+      initializer?: { name?: string; dataLocation?: number; externalData?: { key: string; value: string }[] }[];
+    };
+  };
+  const out = new Map<string, StoredBytes>();
+  for (const t of model.graph?.initializer ?? []) {
+    if (t.dataLocation !== DataLocation.EXTERNAL || !t.name) continue;
+    const kv = Object.fromEntries((t.externalData ?? []).map((e) => [e.key, e.value]));
+    if (kv.location)
+      out.set(t.name, { location: kv.location, offset: Number(kv.offset ?? 0), length: Number(kv.length) });
+  }
+  return out;
+}
+
+/** Whether the file at `path` holds exactly `bytes` at `offset`. */
+function holds(path: string, offset: number, bytes: Uint8Array): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const chunk = Buffer.alloc(Math.min(bytes.byteLength, 1 << 24));
+    for (let done = 0; done < bytes.byteLength; ) {
+      const n = readSync(fd, chunk, 0, Math.min(chunk.length, bytes.byteLength - done), offset + done);
+      if (n <= 0 || Buffer.compare(chunk.subarray(0, n), bytes.subarray(done, done + n)) !== 0) return false;
+      done += n;
+    }
+    return true;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Append-only writer for an ONNX external data file. With `share`, an initializer that another graph of the same
+ * folder already stores (same name, same bytes) is referenced there instead of written again.
+ */
 export class ExternalData {
   private fd: number;
   private pos = 0;
   readonly location: string;
+  private readonly shared = new Map<string, StoredBytes>();
 
   constructor(readonly path: string) {
     this.fd = openSync(path, 'w');
     this.location = basename(path);
   }
 
-  append(bytes: Uint8Array): { offset: number; length: number } {
+  /** Offers the initializers of `graphPath` (a graph in the same folder) for reuse. */
+  share(graphPath: string): void {
+    for (const [name, at] of storedInitializers(graphPath)) if (!this.shared.has(name)) this.shared.set(name, at);
+  }
+
+  /** Stores `bytes` (reusing a shared copy of initializer `name` when it is the same) and says where they are. */
+  append(bytes: Uint8Array, name?: string): StoredBytes {
+    const found = name === undefined ? undefined : this.shared.get(name);
+    if (
+      found &&
+      found.length === bytes.byteLength &&
+      holds(join(dirname(this.path), found.location), found.offset, bytes)
+    ) {
+      return found;
+    }
     const align = bytes.byteLength >= LARGE ? LARGE_ALIGN : ALIGN;
     const padding = (align - (this.pos % align)) % align;
     if (padding) {
@@ -54,7 +112,7 @@ export class ExternalData {
     let done = 0;
     while (done < bytes.byteLength) done += writeSync(this.fd, bytes, done, bytes.byteLength - done);
     this.pos += bytes.byteLength;
-    return { offset, length: bytes.byteLength };
+    return { location: this.location, offset, length: bytes.byteLength };
   }
 
   get size(): number {
@@ -108,6 +166,11 @@ export class Graph {
     readonly name: string,
     /** where large initializers go; null for small in-memory graphs that have none */
     private readonly data: ExternalData | null,
+    /**
+     * prepended to generated node, value and constant names: a subgraph (Loop body, If branch) needs its own, since
+     * a name it defines must not repeat one of an enclosing graph
+     */
+    private readonly prefix = '',
   ) {}
 
   input(name: string, dtype: DataTypeName, shape: Dim[]): string {
@@ -126,7 +189,7 @@ export class Graph {
     attrs: Record<string, Attr> = {},
     opts: { domain?: string; outputs?: number | string[]; name?: string } = {},
   ): string[] {
-    const base = opts.name ?? `${op}_${this.counter++}`;
+    const base = opts.name ?? `${this.prefix}${op}_${this.counter++}`;
     const outs =
       typeof opts.outputs === 'object'
         ? opts.outputs
@@ -164,10 +227,10 @@ export class Graph {
       t.rawData = bytes;
     } else {
       if (!this.data) throw new Error(`${this.name}: initializer ${name} needs an external data file`);
-      const { offset, length } = this.data.append(bytes);
+      const { location, offset, length } = this.data.append(bytes, name);
       t.dataLocation = DataLocation.EXTERNAL;
       t.externalData = [
-        { key: 'location', value: this.data.location },
+        { key: 'location', value: location },
         { key: 'offset', value: String(offset) },
         { key: 'length', value: String(length) },
       ];
@@ -181,18 +244,18 @@ export class Graph {
     const key = `i64:${scalar ? 's' : ''}${values.join(',')}`;
     const found = this.constants.get(key);
     if (found) return found;
-    const name = `const_i64_${this.constants.size}`;
+    const name = `${this.prefix}const_i64_${this.constants.size}`;
     const buf = new BigInt64Array(values.map((v) => BigInt(v)));
     this.initializer(name, 'int64', scalar ? [] : [values.length], new Uint8Array(buf.buffer));
     this.constants.set(key, name);
     return name;
   }
 
-  constScalar(value: number, dtype: 'float32' | 'float16', toBytes: (v: number[]) => Uint8Array): string {
+  constScalar(value: number, dtype: 'float32' | 'float16' | 'float64', toBytes: (v: number[]) => Uint8Array): string {
     const key = `${dtype}:${value}`;
     const found = this.constants.get(key);
     if (found) return found;
-    const name = `const_${dtype}_${this.constants.size}`;
+    const name = `${this.prefix}const_${dtype}_${this.constants.size}`;
     this.initializer(name, dtype, [], toBytes([value]));
     this.constants.set(key, name);
     return name;

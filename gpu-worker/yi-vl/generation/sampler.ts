@@ -65,24 +65,49 @@ export class GreedySampler implements Sampler {
   }
 }
 
+/**
+ * The id a uniform `u` in [0, 1) picks from softmax(logits): the first id whose cumulative probability (float64,
+ * summed in id order) exceeds u.
+ */
+export function drawFrom(logits: Float32Array, u: number): number {
+  const probs = softmaxOf(logits);
+  let cum = 0;
+  let last = -1;
+  for (let i = 0; i < probs.length; i++) {
+    const p = probs[i]!;
+    if (p === 0) continue;
+    cum += p;
+    last = i;
+    if (u < cum) return i;
+  }
+  return last >= 0 ? last : argmax(logits); // rounding left u ≥ cum: take the last possible token
+}
+
 export class MultinomialSampler implements Sampler {
   readonly kind = 'sample';
   private readonly rng: SeededRandom;
+  /** uniforms drawn ahead for choices made elsewhere and not used yet, in stream order */
+  private readonly ahead: number[] = [];
   constructor(readonly seed: number) {
     this.rng = new SeededRandom(seed);
   }
   choose(logits: Float32Array): number {
-    const probs = softmaxOf(logits);
-    const u = this.rng.next();
-    let cum = 0;
-    let last = -1;
-    for (let i = 0; i < probs.length; i++) {
-      const p = probs[i]!;
-      if (p === 0) continue;
-      cum += p;
-      last = i;
-      if (u < cum) return i;
-    }
-    return last >= 0 ? last : argmax(logits); // rounding left u ≥ cum: take the last possible token
+    return drawFrom(logits, this.take());
+  }
+  /**
+   * The uniforms of the next `n` choices, drawn ahead from the stream: a decoder that draws with them (the in-graph
+   * loop) makes the choices this sampler would, and each choice it makes is recorded with `skip()`. Uniforms it does
+   * not use stay for the next choices.
+   */
+  peekUniforms(n: number): Float64Array {
+    while (this.ahead.length < n) this.ahead.push(this.rng.next());
+    return Float64Array.from(this.ahead.slice(0, n));
+  }
+  /** Records a choice made elsewhere with the next uniform. */
+  skip(): void {
+    this.take();
+  }
+  private take(): number {
+    return this.ahead.shift() ?? this.rng.next();
   }
 }

@@ -121,9 +121,44 @@ export class SequenceState {
     mask?.apply(this.generated, row);
     applyProcessors(this.warpers, this.seen, row);
     const id = this.sampler.choose(row);
+    this.record(id);
+    return id;
+  }
+
+  /** The ids the repetition penalty applies to: the prompt text, then every id generated. */
+  get seenIds(): readonly number[] {
+    return this.seen;
+  }
+
+  /** Most tokens still to come: the last one max_new_tokens or the context allows ends the answer ('length'). */
+  get remainingTokens(): number {
+    const { maxNewTokens } = this.o.params;
+    return Math.max(0, Math.min(maxNewTokens, this.o.maxPositions - this.o.promptPositions) - this.generated.length);
+  }
+
+  /**
+   * The uniforms of the next `n` sampled choices (none for greedy decoding) from this sequence's seeded stream: a
+   * decoder that draws with them and this sequence's parameters makes the choices `accept` would. Each choice it
+   * makes is then passed to `acceptChosen`, which uses one up; the rest stay for the following choices.
+   */
+  nextUniforms(n: number): Float64Array | undefined {
+    return this.sampler instanceof MultinomialSampler ? this.sampler.peekUniforms(n) : undefined;
+  }
+
+  /**
+   * Takes a token chosen outside (the in-graph decode loop, with this sequence's parameters, seen ids and
+   * uniforms) as `accept` takes its own choice: stopping criteria, streamer. Sets `finishReason` when complete.
+   */
+  acceptChosen(id: number): void {
+    if (this.finishReason) throw new Error('the sequence has already finished');
+    if (this.sampler instanceof MultinomialSampler) this.sampler.skip();
+    this.record(id);
+  }
+
+  private record(id: number): void {
     this.generated.push(id);
     this.seen.push(id);
-    const ended = mask?.accept?.(id) === true;
+    const ended = this.o.logitsMask?.accept?.(id) === true;
     if (!ended && !this.eos.has(id)) this.streamer.push(id);
     this.finishReason = ended
       ? 'stop'
@@ -132,7 +167,6 @@ export class SequenceState {
           text: this.streamer.text,
           contextUsed: this.o.promptPositions + this.generated.length,
         });
-    return id;
   }
 
   /** Marks a sequence canceled when its signal fired between steps; true if it did. */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { loadYiTokenizer } from '../tokenizer/yi-tokenizer.ts';
 import {
   ContextLimitCriterion,
   EosCriterion,
@@ -7,6 +8,7 @@ import {
   MaxNewTokensCriterion,
   StoppingCriteria,
   StopStringCriterion,
+  stopStringTokenIds,
 } from './stopping-criteria.ts';
 
 const state = (generated: number[], text = '', contextUsed = 0) => ({ generated, text, contextUsed });
@@ -49,5 +51,16 @@ describe('stopping criteria', () => {
     assert.equal(finalizeText('a ### b ###'), 'a');
     assert.equal(finalizeText('  no stop  \n'), 'no stop');
     assert.equal(finalizeText('###'), '');
+  });
+
+  test('the tokens that can complete "###" are exactly those whose text holds a "#"', () => {
+    const { tokenizer } = loadYiTokenizer();
+    const ids = stopStringTokenIds(tokenizer);
+    const decode = (id: number) => new TextDecoder().decode(tokenizer.tokenBytes(id));
+    assert.ok(ids.length > 0 && ids.length < tokenizer.vocabSize / 100, `${ids.length} ids`);
+    for (const id of ids) assert.ok(tokenizer.tokenBytes(id).includes(0x23), decode(id));
+    // every token of an encoded "###" (whatever the pieces) is among them, and ordinary words are not
+    for (const id of tokenizer.encode('Hello.\n###')) if (decode(id).includes('#')) assert.ok(ids.includes(id));
+    for (const id of tokenizer.encode('A cat on a mat.')) assert.ok(!ids.includes(id), decode(id));
   });
 });

@@ -1,4 +1,5 @@
 // When generation ends and why. Checked after every new token (and cancellation before every step).
+import type { SentencePieceTokenizer } from '../tokenizer/tokenizer.ts';
 
 export type FinishReason = 'stop' | 'length' | 'canceled';
 
@@ -76,4 +77,17 @@ export class StoppingCriteria {
 export function finalizeText(text: string, stop = STOP_STRING): string {
   const at = text.indexOf(stop);
   return (at >= 0 ? text.slice(0, at) : text).trim();
+}
+
+/**
+ * The ids of the tokens that can complete `stop` in the decoded text: the text a completing token adds ends the
+ * first occurrence, so its bytes hold the stop string's last byte. A decoder that makes several tokens before the
+ * text is checked (the in-graph loop) pauses a sequence after one of these, so that no steps are made past a stop.
+ */
+export function stopStringTokenIds(tokenizer: SentencePieceTokenizer, stop = STOP_STRING): number[] {
+  const bytes = new TextEncoder().encode(stop);
+  const last = bytes[bytes.length - 1];
+  const ids: number[] = [];
+  for (let id = 0; id < tokenizer.vocabSize; id++) if (tokenizer.tokenBytes(id).includes(last!)) ids.push(id);
+  return ids;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type EngineResult, YiVlEngine } from './engine.ts';
+import { DEFAULT_LOOP_STEPS, type EngineResult, YiVlEngine } from './engine.ts';
 import { testImageRgb, tinyModel } from './testing/tiny-model.ts';
 
 // The optimised paths (batched vision, batched decode, system-prompt KV reuse, image-feature cache) against the
@@ -72,7 +72,8 @@ describe('fast paths give the same tokens as the plain path (tiny model, CPU EP)
   });
 
   test('continuous batching: a request admitted mid-decode (longer prompt ⇒ KV grows) answers as alone and settles first', async () => {
-    const long = requests[0]!; // 12 tokens
+    // longer than one in-graph loop run (DEFAULT_LOOP_STEPS tokens), so it is still decoding at the second ask
+    const long = { ...requests[0]!, params: { temperature: 0, maxNewTokens: 2 * DEFAULT_LOOP_STEPS + 8 } };
     const late = {
       ...requests[1]!,
       history: [{ question: 'First?', answer: 'A rather long earlier answer about the picture.' }],
@@ -83,7 +84,7 @@ describe('fast paths give the same tokens as the plain path (tiny model, CPU EP)
     let asks = 0;
     const order: number[] = [];
     const results = await fast.analyzeBatch([{ input: long }], {
-      admit: () => (++asks === 3 ? [{ input: late }] : []),
+      admit: () => (++asks === 2 ? [{ input: late }] : []), // asked before each decode run
       onSettled: (index) => order.push(index),
     });
     assert.equal(results.length, 2);

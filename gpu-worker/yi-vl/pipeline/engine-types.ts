@@ -50,7 +50,14 @@ export interface EngineResult {
   prefill_logits?: Float32Array;
 }
 
+/** How decode runs: K tokens per decoder call in the in-graph loop, one per call with a JS choice, or chosen at load. */
+export type DecodeMode = 'auto' | 'loop' | 'step';
+
 export interface StartupReport extends ProviderReport {
+  /** the decode path batches take: 'loop' (except batches with a row that needs a JS choice per step) or 'step' */
+  decode: 'loop' | 'step';
+  /** tokens per in-graph loop run (null when decoding one token per run) */
+  loopSteps: number | null;
   modelDir: string;
   dtype: ModelManifest['dtype'];
   computeDtype: ModelManifest['computeDtype'];
@@ -78,7 +85,20 @@ export interface EngineOptions extends SessionOptions {
   visionBatch?: number;
   /** most requests the model thread decodes together (default 4; 1 = one at a time) */
   maxBatch?: number;
+  /**
+   * how decode runs (default 'auto'): 'loop' — up to `loopSteps` tokens per decoder call in the in-graph loop
+   * (decoder_loop.onnx) for every batch whose rows allow it (a row with a logits mask takes the JS step); 'step' —
+   * one token per decoder call, chosen in JS; 'auto' — 'loop' on the CPU EP where the model folder has the loop
+   * graph, else 'step' (on CUDA the loop session would hold a second copy of the decoder weights on the GPU; on
+   * WebGPU the KV stays on the device) (docs/performance.md)
+   */
+  decode?: DecodeMode;
+  /** tokens per in-graph loop run (default DEFAULT_LOOP_STEPS) */
+  loopSteps?: number;
 }
+
+/** Tokens per in-graph loop run unless configured (docs/performance.md: measured on the CPU EP). */
+export const DEFAULT_LOOP_STEPS = 16;
 
 export interface EngineRun {
   signal?: AbortSignal;

@@ -4,13 +4,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { eosIdsOf, type GenerationConfigJson } from '../generation/params.ts';
+import { stopStringTokenIds } from '../generation/stopping-criteria.ts';
 import { RowGrammars } from '../grammar/row-grammars.ts';
 import type { Turn } from '../template/mm-default.ts';
 import { IMAGE_TOKEN_INDEX } from '../template/prompt-ids.ts';
 import type { SentencePieceTokenizer } from '../tokenizer/tokenizer.ts';
 import { loadYiTokenizer } from '../tokenizer/yi-tokenizer.ts';
 import { BatchScheduler, type SchedulerModel } from './batch-scheduler.ts';
-import { type DecodeStrategy, StepDecode } from './decode-strategy.ts';
+import { type DecodeStrategy, LoopDecode, StepDecode, strategyFor } from './decode-strategy.ts';
 import { DecoderDriver } from './decoder-driver.ts';
 import { EmbeddingTable } from './embedding-table.ts';
 import type {
@@ -22,13 +23,15 @@ import type {
   EngineRun,
   StartupReport,
 } from './engine-types.ts';
+import { DEFAULT_LOOP_STEPS } from './engine-types.ts';
 import { promptIdsOf } from './generation-row.ts';
 import { ImageFeatureCache } from './image-feature-cache.ts';
 import { type KvCache, type KvLayout, kvLayoutOf } from './kv-cache.ts';
 import { KvDownloader } from './kv-downloader.ts';
-import { type ModelManifest, readGenerationConfig, readManifest } from './manifest.ts';
+import { LoopDecoder } from './loop-decoder.ts';
+import { ModelDirError, type ModelManifest, readGenerationConfig, readManifest } from './manifest.ts';
 import { PrefixCache } from './prefix-cache.ts';
-import { createSessions, type ModelSessions } from './sessions.ts';
+import { createLoopSession, createSessions, DeviceError, type ModelSessions } from './sessions.ts';
 import { TokenEmbedder } from './token-embedder.ts';
 import { VisionEncoder } from './vision-encoder.ts';
 
@@ -39,8 +42,10 @@ export class YiVlEngine {
   private readonly kvLayout: KvLayout;
   private readonly embedder: TokenEmbedder;
   private readonly vision: VisionEncoder;
-  /** the one decode strategy today: one JS-sampled token per row per decoder call */
+  /** one JS-chosen token per row per decoder call: batches with a row that needs a JS choice every step */
   private readonly stepDecode: DecodeStrategy;
+  /** up to K tokens per row per decoder call in the in-graph loop (null: every batch takes the step) */
+  private readonly loopDecode: DecodeStrategy | null;
   private prefix: PrefixCache | null = null;
   /** constrained rows' grammars (the compiled-grammar cache is made on the first response_format) */
   readonly grammars: RowGrammars;
@@ -55,6 +60,7 @@ export class YiVlEngine {
     imageCache: ImageFeatureCache,
     /** present on the WebGPU EP, where caches live on the device between steps */
     private readonly downloader: KvDownloader | null,
+    private readonly loop: LoopDecoder | null,
     opts: EngineOptions,
   ) {
     const { dims } = manifest;
@@ -67,6 +73,7 @@ export class YiVlEngine {
     const table = EmbeddingTable.open(dir, manifest.graphs.embedTokens.file, llm.vocabSize, llm.hiddenSize);
     this.embedder = new TokenEmbedder(sessions.embed, table);
     this.stepDecode = new StepDecode(this.driver, this.embedder);
+    this.loopDecode = loop ? new LoopDecode(loop, startup.loopSteps ?? DEFAULT_LOOP_STEPS) : null;
     this.grammars = new RowGrammars(tokenizer, startup.eosIds);
   }
 
@@ -88,15 +95,20 @@ export class YiVlEngine {
       tokenizerSha256: tokenizer.sha256,
       knownTokenizer: knownFile,
       eosIds: eosIdsOf(generationConfig, manifest.tokens.eos),
+      decode: 'step',
+      loopSteps: null,
       loadMs: performance.now() - t0,
     };
     const cache = new ImageFeatureCache(opts.imageCacheSize ?? 4);
     let downloader: KvDownloader | null = null;
+    let loop: LoopDecoder | null = null;
     try {
       if (sessions.report.provider === 'webgpu') {
         downloader = await KvDownloader.create(kvLayoutOf(manifest), ['webgpu']);
       }
+      loop = await YiVlEngine.openLoop(dir, manifest, tokenizer, startup, opts);
     } catch (err) {
+      await downloader?.release();
       await sessions.release();
       throw err;
     }
@@ -109,6 +121,7 @@ export class YiVlEngine {
       startup,
       cache,
       downloader,
+      loop,
       opts,
     );
     try {
@@ -121,15 +134,69 @@ export class YiVlEngine {
     return engine;
   }
 
+  /**
+   * The in-graph decode loop the options and the model folder allow (startup.decode and loopSteps say which), or
+   * null. 'loop' asked for explicitly and not possible is an error; 'auto' then falls back to the step, and says so.
+   */
+  private static async openLoop(
+    dir: string,
+    manifest: ModelManifest,
+    tokenizer: SentencePieceTokenizer,
+    startup: StartupReport,
+    opts: EngineOptions,
+  ): Promise<LoopDecoder | null> {
+    const mode = opts.decode ?? 'auto';
+    if (mode === 'step') return null;
+    const steps = opts.loopSteps ?? DEFAULT_LOOP_STEPS;
+    if (!Number.isInteger(steps) || steps < 1)
+      throw new RangeError(`loopSteps must be a positive integer, got ${steps}`);
+    const refuse = (why: string, error: Error): null => {
+      if (mode === 'loop') throw error;
+      startup.warnings.push(`decoding one token per run: ${why}`);
+      return null;
+    };
+    const provider = startup.provider;
+    if (provider === 'webgpu') {
+      // the loop binds its KV as host tensors; on WebGPU the cache stays on the device between steps
+      if (mode === 'loop') throw new DeviceError('the in-graph decode loop is not available on the WebGPU EP');
+      return null;
+    }
+    // On CUDA the loop session holds a second copy of the decoder weights in GPU memory (an fp16 Yi-VL-6B would no
+    // longer fit a 24 GB GPU) and its speed there is not measured yet: it is used when asked for (docs/performance.md).
+    if (provider === 'cuda' && mode === 'auto') return null;
+    if (!manifest.graphs.decoderLoop) {
+      const why = `${dir} has no decoder_loop.onnx (convert the checkpoint again for the in-graph loop)`;
+      return refuse(why, new ModelDirError(why));
+    }
+    let session: Awaited<ReturnType<typeof createLoopSession>>;
+    try {
+      session = await createLoopSession(dir, manifest, provider, opts);
+    } catch (err) {
+      const why = `decoder_loop.onnx does not load: ${(err as Error).message.split('\n')[0]}`;
+      return refuse(why, new DeviceError(why));
+    }
+    startup.decode = 'loop';
+    startup.loopSteps = steps;
+    // a row pauses after EOS and after any token that may complete the stop string, so no step is made past a stop
+    const stopIds = [...new Set([...startup.eosIds, ...stopStringTokenIds(tokenizer)])];
+    return new LoopDecoder(session, tokenizer.vocabSize, stopIds);
+  }
+
   /** one-position decoder calls so far and the time spent inside their session.run */
   get decoderStepStats(): { calls: number; ms: number } {
     return { ...this.driver.stepStats };
+  }
+
+  /** in-graph loop runs so far, the tokens they made and the time spent inside their session.run */
+  get loopStats(): { runs: number; tokens: number; ms: number } {
+    return { ...(this.loop?.stats ?? { runs: 0, tokens: 0, ms: 0 }) };
   }
 
   async close(): Promise<void> {
     this.embedder.close();
     this.prefix?.release();
     await this.downloader?.release();
+    await this.loop?.release();
     await this.sessions.release();
   }
 
@@ -177,9 +244,8 @@ export class YiVlEngine {
       prefix: this.prefix,
       vision: this.vision,
       toHost: (...caches) => this.toHost(...caches),
-      // the place to choose another strategy for a batch (e.g. K tokens per run for greedy rows); rows with
-      // `needsPerStepDecision` (a grammar) need the JS step
-      decodeFor: () => this.stepDecode,
+      // the in-graph loop unless a row needs a JS choice at every step (a grammar)
+      decodeFor: (rows) => strategyFor(rows, this.loopDecode, this.stepDecode),
       rowOptionsFor: async (input) => {
         const logitsMask = await this.grammars.maskFor(input.responseFormat);
         return logitsMask ? { logitsMask } : {};

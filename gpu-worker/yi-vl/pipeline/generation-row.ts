@@ -20,6 +20,7 @@ import {
   PromptTooLongError,
 } from './engine-types.ts';
 import { KvCache, type KvLayout } from './kv-cache.ts';
+import type { LoopRow } from './loop-decoder.ts';
 import type { ModelManifest } from './manifest.ts';
 import type { PrefixCache } from './prefix-cache.ts';
 import type { TokenEmbedder } from './token-embedder.ts';
@@ -219,6 +220,41 @@ export class GenerationRow {
   step(logits: Float32Array): void {
     this.kvLength += 1;
     this.last = this.seq!.accept(logits);
+  }
+
+  /**
+   * The row's part of an in-graph loop run of up to `steps` tokens: its budget (never past what its max_new_tokens
+   * or context allows), parameters, seen ids and the uniforms of its next draws from its own seeded stream.
+   */
+  loopRow(steps: number): LoopRow {
+    const seq = this.seq!;
+    const budget = Math.min(steps, seq.remainingTokens);
+    const { temperature, topK, topP, repetitionPenalty } = this.params;
+    const uniforms = seq.nextUniforms(budget);
+    return {
+      lastId: this.last!,
+      length: this.kvLength,
+      budget,
+      temperature,
+      topK,
+      topP,
+      repetitionPenalty,
+      ...(uniforms ? { uniforms } : {}),
+      seen: seq.seenIds,
+    };
+  }
+
+  /**
+   * Takes the tokens an in-graph loop run made for this row, one at a time as `step` would (each was fed in turn,
+   * so the KV grows by one per token); tokens after the row's end (a stop string) are dropped.
+   */
+  takeTokens(ids: readonly number[]): void {
+    for (const id of ids) {
+      if (this.finished) return;
+      this.kvLength += 1;
+      this.last = id;
+      this.seq!.acceptChosen(id);
+    }
   }
 
   /** The result of a row that was prefilled. */

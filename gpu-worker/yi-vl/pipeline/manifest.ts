@@ -9,6 +9,12 @@ export interface IoInfo {
   shape: (number | string)[];
 }
 
+export interface GraphInfo {
+  file: string;
+  inputs: IoInfo[];
+  outputs: IoInfo[];
+}
+
 export interface ModelManifest {
   format: 'yi-vl-onnx';
   formatVersion: number;
@@ -27,8 +33,10 @@ export interface ModelManifest {
     imageTokens: number;
   };
   tokens: { bos: number; eos: number; pad: number; imageTokenIndex: number };
-  graphs: Record<'vision' | 'embedTokens' | 'decoder', { file: string; inputs: IoInfo[]; outputs: IoInfo[] }> & {
+  graphs: Record<'vision' | 'embedTokens' | 'decoder', GraphInfo> & {
     decoder: { attention?: 'gqa' | 'plain' };
+    /** the in-graph decode loop; absent in folders converted before it existed or with --no-decoder-loop */
+    decoderLoop?: GraphInfo;
   };
   source?: { generationConfig?: GenerationConfigJson | null };
 }
@@ -57,6 +65,8 @@ export function readManifest(dir: string): ModelManifest {
     const file = m.graphs?.[g]?.file;
     if (!file || !existsSync(join(dir, file))) throw new ModelDirError(`${dir}: graph ${g} (${String(file)}) missing`);
   }
+  const loop = m.graphs.decoderLoop?.file;
+  if (loop && !existsSync(join(dir, loop))) throw new ModelDirError(`${dir}: graph decoderLoop (${loop}) missing`);
   if ((m.graphs.decoder.attention ?? 'gqa') !== 'gqa') {
     throw new ModelDirError(
       `${path}: the pipeline needs the GroupQueryAttention decoder (converted with attention 'plain')`,

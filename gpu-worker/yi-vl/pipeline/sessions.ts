@@ -140,3 +140,23 @@ export async function createSessions(dir: string, m: ModelManifest, o: SessionOp
     },
   };
 }
+
+/**
+ * The in-graph decode loop's session (`decoder_loop.onnx`) on the EP the other sessions run on; on CUDA the CPU EP
+ * takes what CUDA leaves (shape arithmetic), and the KV crosses to the device and back once per run. Throws when
+ * the graph does not load.
+ */
+export async function createLoopSession(
+  dir: string,
+  m: ModelManifest,
+  provider: 'cuda' | 'cpu',
+  o: SessionOptions = {},
+): Promise<ort.InferenceSession> {
+  const file = m.graphs.decoderLoop?.file;
+  if (!file) throw new Error(`${dir} has no in-graph decode loop (decoder_loop.onnx)`);
+  return ort.InferenceSession.create(join(dir, file), {
+    graphOptimizationLevel: 'all',
+    ...(o.intraOpNumThreads ? { intraOpNumThreads: o.intraOpNumThreads } : {}),
+    executionProviders: provider === 'cuda' ? [{ name: 'cuda', deviceId: o.deviceId ?? 0 }, 'cpu'] : ['cpu'],
+  });
+}
