@@ -1,18 +1,15 @@
-/**
- * The ImageProcessor for Workers with a Cloudflare Images binding: the same intake checks (byte cap, sniff, header
- * caps) run in the isolate; the decode/orient/pad/resize is offloaded to Images (`fit: 'pad'` on the Yi-VL pad
- * colour, PNG out), so the isolate spends little CPU on pixels. Images rounds the padded geometry like any `contain`
- * resize, so this path is close to, not bit-exact with, the PIL reference (the WASM path is exact). Whatever PNG
- * comes back (RGBA, another size) is normalised to the port's contract: 448×448 RGB, alpha on the pad colour. An
- * upload that passes the shared checks but that the binding does not transform goes to the worker undecoded.
- */
-import { sha256Hex } from '../../shared/crypto/sha256.ts';
 import { readImageHeader } from '../../shared/image/header.ts';
 import { checkCompressedData, inspectUpload } from '../../shared/image/intake.ts';
 import { rgbaToOrientedRgb } from '../../shared/image/orient.ts';
 import { encodePngRgb } from '../../shared/image/png-encode.ts';
 import { padAndResize, YI_VL_PAD_RGB, YI_VL_SIZE } from '../../shared/image/yi-vl-resize.ts';
-import type { DeferredImage, ImageLimits, ImageProcessor, PreparedImage } from './image-processor.ts';
+import {
+  acceptedUpload,
+  type DeferredImage,
+  type ImageLimits,
+  type ImageProcessor,
+  type PreparedImage,
+} from './image-processor.ts';
 import { decodePngRgba, initPngCodec } from './wasm-decoders.ts';
 
 /** The structural subset of Cloudflare's `ImagesBinding` this adapter uses. */
@@ -53,30 +50,12 @@ export class ImagesBindingProcessor implements ImageProcessor {
     } catch {
       // The upload passed every check the other runtimes apply; a binding stricter than they are (or failing) must
       // not change what the API accepts, so the worker prepares it, as the Node edge would.
-      return {
-        original: upload,
-        format: header.format,
-        width: header.orientedWidth,
-        height: header.orientedHeight,
-        bytes: upload.length,
-        sha256: await sha256Hex(upload),
-        modelWidth: YI_VL_SIZE,
-        modelHeight: YI_VL_SIZE,
-      };
+      return acceptedUpload(upload, header, null);
     }
     const rgb = rgbaToOrientedRgb(out.data, out.width, out.height, 1, YI_VL_PAD_RGB);
     const square =
       rgb.width === YI_VL_SIZE && rgb.height === YI_VL_SIZE ? rgb.data : padAndResize(rgb.data, rgb.width, rgb.height);
     const png = await encodePngRgb(square, YI_VL_SIZE, YI_VL_SIZE);
-    return {
-      png,
-      format: header.format,
-      width: header.orientedWidth,
-      height: header.orientedHeight,
-      bytes: upload.length,
-      sha256: await sha256Hex(upload),
-      modelWidth: YI_VL_SIZE,
-      modelHeight: YI_VL_SIZE,
-    };
+    return acceptedUpload(upload, header, png);
   }
 }

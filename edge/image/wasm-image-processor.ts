@@ -15,7 +15,13 @@ import { checkCompressedData, inspectUpload } from '../../shared/image/intake.ts
 import { rgbaToOrientedRgb } from '../../shared/image/orient.ts';
 import { encodePngRgb } from '../../shared/image/png-encode.ts';
 import { padAndResize, YI_VL_PAD_RGB, YI_VL_SIZE } from '../../shared/image/yi-vl-resize.ts';
-import type { DeferredImage, ImageLimits, ImageProcessor, PreparedImage } from './image-processor.ts';
+import {
+  acceptedUpload,
+  type DeferredImage,
+  type ImageLimits,
+  type ImageProcessor,
+  type PreparedImage,
+} from './image-processor.ts';
 import { decodeRgba, initWasmCodecs, type Rgba, type WasmCodecModules } from './wasm-decoders.ts';
 
 /**
@@ -47,16 +53,7 @@ export class WasmImageProcessor implements ImageProcessor {
     }
     await checkCompressedData(upload, header);
     if (header.width * header.height > this.maxPixels || (header.format === 'webp' && isAnimatedWebp(upload))) {
-      return {
-        original: upload,
-        format: header.format,
-        width: header.orientedWidth,
-        height: header.orientedHeight,
-        bytes: upload.length,
-        sha256: await sha256Hex(upload),
-        modelWidth: YI_VL_SIZE,
-        modelHeight: YI_VL_SIZE,
-      };
+      return acceptedUpload(upload, header, null);
     }
     await initWasmCodecs(this.modules);
     let decoded: Rgba;
