@@ -1,4 +1,5 @@
-// The sections of `npm run bench` (bench/index.ts). Each returns printable lines with its ratios.
+// The sections of `npm run bench` (bench/index.ts). Each returns printable lines with its ratios. The sections are
+// independent and short (30–70 lines each); they stay in one file so that bench/index.ts lists them in run order.
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';

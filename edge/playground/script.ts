@@ -1,6 +1,7 @@
 /**
  * The playground script, served as /playground/app.js. Plain browser JavaScript kept as a string (no build step);
  * `String.raw` keeps its backslashes as written. It must contain no backtick and no dollar-brace; a test parses it.
+ * One string (about 410 lines) because the browser receives it as one file.
  */
 export const PLAYGROUND_JS = String.raw`// Yi-VL playground: plain browser JavaScript, no build step, no third-party code.
 const KEY_STORE = 'yi-vl-playground.api-key';

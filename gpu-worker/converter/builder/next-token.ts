@@ -12,6 +12,9 @@
 // Cost: the processors after top-k and the draw work on each row's few candidates (its finite logits after top-k,
 // or for top-p without top-k its CANDIDATES largest), not on the vocabulary; the repetition penalty touches only
 // the seen ids; each part a run does not use is skipped by an If on a flag computed once per run.
+//
+// One file (about 440 lines) because its parts are one pipeline over shared per-row tensors, in the order of the
+// JS processors they mirror; each `make*` part is short and named after the processor it reproduces.
 import { type Dim, Graph, graphAttr, int, ints } from '../../onnx/graph.ts';
 import type { DataTypeName } from '../../onnx/proto.ts';
 import { TensorDataType } from '../../onnx/proto.ts';
