@@ -2,7 +2,7 @@
 // length (fixed input embedding, no sampling, no tokenizer), in two KV bindings:
 //  - 'inplace': past_key_values.* and present.* bound to the same JS buffers (what the pipeline does);
 //  - 'copy': present.* returned as fresh tensors and fed back as the next past (the straightforward loop).
-import ort from 'onnxruntime-node';
+import ort from '../../gpu-worker/onnx/runtime.ts';
 import type { ModelManifest } from '../../gpu-worker/yi-vl/pipeline/manifest.ts';
 
 export async function bareChainTokensPerSecond(

@@ -3,9 +3,9 @@
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import ort from 'onnxruntime-node';
 import { nextTokenGraph } from '../../gpu-worker/converter/builder/next-token.ts';
 import { convertCheckpoint } from '../../gpu-worker/converter/convert.ts';
+import ort from '../../gpu-worker/onnx/runtime.ts';
 import { Rng } from '../../gpu-worker/yi-vl/checkpoint/rng.ts';
 import {
   applyProcessors,

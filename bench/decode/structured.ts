@@ -2,7 +2,7 @@
 // beside one decoder step of the same model in the same run, and schema compile time, cache miss vs hit; then
 // constrained vs unconstrained decode tok/s through the engine (interleaved rounds, same engine, same run).
 import { join } from 'node:path';
-import ort from 'onnxruntime-node';
+import ort from '../../gpu-worker/onnx/runtime.ts';
 import { SeededRandom } from '../../gpu-worker/yi-vl/generation/sampler.ts';
 import { GrammarCache } from '../../gpu-worker/yi-vl/grammar/compiled-grammars.ts';
 import { GrammarConstraint, isAllowed } from '../../gpu-worker/yi-vl/grammar/matcher.ts';

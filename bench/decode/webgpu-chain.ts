@@ -2,7 +2,7 @@
 // buffers between steps (what the engine does with YI_VL_DEVICE=webgpu) or returned to JavaScript and fed back
 // (what any EP does when its outputs come back as CPU tensors). Both run the same decoder.onnx at the same context.
 import { join } from 'node:path';
-import ort from 'onnxruntime-node';
+import ort from '../../gpu-worker/onnx/runtime.ts';
 import { DecoderDriver } from '../../gpu-worker/yi-vl/pipeline/decoder-driver.ts';
 import { KvCache, kvLayoutOf } from '../../gpu-worker/yi-vl/pipeline/kv-cache.ts';
 import type { ModelManifest } from '../../gpu-worker/yi-vl/pipeline/manifest.ts';

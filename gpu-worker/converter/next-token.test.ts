@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import ort from 'onnxruntime-node';
+import ort from '../onnx/runtime.ts';
 import { Rng } from '../yi-vl/checkpoint/rng.ts';
 import {
   applyProcessors,

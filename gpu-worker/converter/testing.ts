@@ -1,6 +1,6 @@
 // Helpers shared by the converter's tests and bench: run the converted graphs with onnxruntime-node.
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
+import ort from '../onnx/runtime.ts';
 import { Rng } from '../yi-vl/checkpoint/rng.ts';
 import type { Manifest } from './convert.ts';
 

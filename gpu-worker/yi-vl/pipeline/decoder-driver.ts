@@ -2,7 +2,7 @@
 // position. The attention mask encodes each row's own length (right-padded with zeros when rows differ), from
 // which the graph derives GQA's per-row seqlens_k (docs/model-format.md). With `kvOnDevice` (the WebGPU EP) the
 // present.* outputs are left unbound so they stay in device buffers, and the cache adopts them as its next past.
-import ort from 'onnxruntime-node';
+import ort from '../../onnx/runtime.ts';
 import type { KvCache } from './kv-cache.ts';
 
 export class DecoderDriver {

@@ -6,7 +6,7 @@
 // On the WebGPU EP (docs/performance.md, "KV kept on the device") the cache can instead be *resident*: the decoder's present.*
 // outputs stay in GPU buffers and become the next step's past, and the host arrays are stale until `toHost()`.
 // The batch-reshaping operations below work on host arrays only and refuse a resident cache.
-import ort from 'onnxruntime-node';
+import ort from '../../onnx/runtime.ts';
 import type { ModelManifest } from './manifest.ts';
 
 export interface KvLayout {

@@ -2,8 +2,9 @@
 // from JavaScript (Tensor.getData() aborts the process), so the copy is done by onnxruntime itself: a graph of
 // Identity nodes on the same WebGPU EP whose outputs are requested on the CPU. Used only when rows join or leave a
 // decoding batch; single-stream decode never comes back to the host.
-import ort from 'onnxruntime-node';
+
 import { Graph } from '../../onnx/graph.ts';
+import ort from '../../onnx/runtime.ts';
 import type { KvArray, KvHostCopier, KvLayout } from './kv-cache.ts';
 
 export function kvIdentityGraph(layout: KvLayout): Uint8Array {

@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import ort from 'onnxruntime-node';
 import { buildDecoderLoop } from '../../converter/convert.ts';
+import ort from '../../onnx/runtime.ts';
 import { Rng } from '../checkpoint/rng.ts';
 import { applyProcessors, buildLogitsProcessors, type SamplingParams } from '../generation/logits-processors.ts';
 import { argmax, MultinomialSampler } from '../generation/sampler.ts';

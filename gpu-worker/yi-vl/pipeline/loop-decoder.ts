@@ -1,7 +1,7 @@
 // Driver of the in-graph decode loop (decoder_loop.onnx): up to K tokens per row per run() over the batch's shared
 // KV buffers, each row with its own sampling parameters, uniforms, repetition-penalty ids and budget; a row stops
 // after a stop id. The graph's choices equal the JS sampler's for the same uniforms (converter/builder/next-token.ts).
-import ort from 'onnxruntime-node';
+import ort from '../../onnx/runtime.ts';
 import type { SamplingParams } from '../generation/logits-processors.ts';
 import type { KvCache } from './kv-cache.ts';
 

@@ -4,7 +4,7 @@
 // `auto`) runs the graphs on onnxruntime's bundled WebGPU EP and keeps the decoder's present.* KV outputs in GPU
 // buffers (docs/performance.md, "KV kept on the device"); it needs a Vulkan driver (a GPU's, or SwiftShader on a CPU).
 import { join } from 'node:path';
-import ort from 'onnxruntime-node';
+import ort from '../../onnx/runtime.ts';
 import { assertCudaProviderMatches } from './cuda-provider-check.ts';
 import type { ModelManifest } from './manifest.ts';
 

@@ -1,6 +1,6 @@
 // Token embeddings: the embed_tokens session for prompts; for decode steps, rows read straight from the weights
 // file (EmbeddingTable) when the converted graph allows it, saving one session.run() per step.
-import ort from 'onnxruntime-node';
+import ort from '../../onnx/runtime.ts';
 import type { EmbeddingTable } from './embedding-table.ts';
 
 export class TokenEmbedder {

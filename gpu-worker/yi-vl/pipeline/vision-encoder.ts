@@ -1,6 +1,6 @@
 // Image features for a batch of requests: the image-feature cache first, then the vision tower (with the
 // projector) on the remaining distinct images, up to `batch` images per call.
-import ort from 'onnxruntime-node';
+import ort from '../../onnx/runtime.ts';
 import { IMAGE_SIZE, normalizeRgbToNchw } from '../preprocess/clip-normalize.ts';
 import { ImageFeatureCache } from './image-feature-cache.ts';
 
