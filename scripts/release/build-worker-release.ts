@@ -46,6 +46,7 @@ import {
   DATA_FILES,
   ENTRIES,
   INTERNAL_ENTRIES,
+  LOADED_PACKAGES,
   NODE_RUNTIME,
   REPO_ROOT,
   walk,
@@ -235,7 +236,7 @@ export async function buildWorkerRelease(options: ReleaseOptions = {}): Promise<
     Object.values(result.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.external).map((i) => i.path)),
   );
   const natives = NATIVE_PACKAGES.filter((p) => externals.has(p));
-  const copied = copyNativeClosure(natives, nodeModules, join(stage, 'lib/node_modules'));
+  const copied = copyNativeClosure([...natives, ...LOADED_PACKAGES], nodeModules, join(stage, 'lib/node_modules'));
 
   for (const f of DATA_FILES) {
     mkdirSync(dirname(join(stage, 'share', f)), { recursive: true });
@@ -276,7 +277,7 @@ export async function buildWorkerRelease(options: ReleaseOptions = {}): Promise<
     sourceHash: releaseSourceHash(options.cudaProvider),
   };
   writeFileSync(join(stage, 'RELEASE.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  log(`bundled ${Object.keys(result.metafile.outputs).length} files; native packages: ${copied.join(', ')}`);
+  log(`bundled ${Object.keys(result.metafile.outputs).length} files; packages copied: ${copied.join(', ')}`);
 
   // A reproducible tar (sorted names, root-owned, fixed mtime), xz-compressed.
   const archive = join(outDir, `${name}.tar.xz`);

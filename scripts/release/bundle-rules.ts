@@ -38,6 +38,8 @@ const IMPORT_META_OK = new Set([
   ...Object.values(ENTRIES),
   'gpu-worker/yi-vl/pipeline/analyzer.ts', // import.meta.resolve('tsx/esm/api'): only under tsx
   'gpu-worker/yi-vl/pipeline/cuda-provider-check.ts',
+  // createRequire(import.meta.url).resolve('@mlc-ai/web-xgrammar'): from lib/, it finds lib/node_modules (LOADED_PACKAGES)
+  'gpu-worker/yi-vl/grammar/xgrammar.ts',
 ]);
 
 export function releaseRewrites(): Plugin {

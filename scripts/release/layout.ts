@@ -24,6 +24,12 @@ export const ENTRIES: Record<string, string> = {
 /** Extra bundle outputs that are not commands: the model's worker thread. */
 export const INTERNAL_ENTRIES: Record<string, string> = { 'model-thread': 'gpu-worker/yi-vl/pipeline/model-thread.ts' };
 
+/**
+ * Packages the code loads by file path at run time rather than through `import` (XGrammar's WebAssembly bundle is
+ * compiled as CommonJS from its resolved path: gpu-worker/yi-vl/grammar/xgrammar.ts), copied to lib/node_modules.
+ */
+export const LOADED_PACKAGES = ['@mlc-ai/web-xgrammar'];
+
 /** Files the code reads at run time, shipped under share/ at their source paths. */
 export const DATA_FILES = [
   'gpu-worker/yi-vl/tokenizer/data/tokenizer.model',

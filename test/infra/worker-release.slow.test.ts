@@ -139,6 +139,17 @@ describe('worker release (linux-x64)', { skip: process.platform !== 'linux' || p
         .png()
         .toBuffer();
       const job = await seedJob(aws, { image: new Uint8Array(png), params: { max_new_tokens: 3 } });
+      // A schema-constrained job too: the grammar engine (XGrammar's WebAssembly) must load from the release.
+      const schema = {
+        type: 'object',
+        properties: { ok: { type: 'boolean' } },
+        required: ['ok'],
+        additionalProperties: false,
+      };
+      const structured = await seedJob(aws, {
+        image: new Uint8Array(png),
+        params: { response_format: { type: 'json_schema', json_schema: { name: 'check', schema, strict: true } } },
+      });
       child.proc = spawn(join(release, 'bin/yi-vl-worker'), [], {
         cwd: work,
         env: { ...env, ...workerEnv(aws, { MODEL_DIR: modelDir, YI_VL_DEVICE: 'cpu' }) },
@@ -151,6 +162,10 @@ describe('worker release (linux-x64)', { skip: process.platform !== 'linux' || p
       });
       assert.equal(done.status, 'succeeded', child.out);
       assert.equal(done.output?.completion_tokens, 3);
+      const constrained = await waitForStatus(aws, structured.id, ['succeeded', 'failed'], 120_000);
+      assert.equal(constrained.status, 'succeeded', child.out);
+      assert.equal(constrained.output?.finish_reason, 'stop', child.out);
+      assert.equal(typeof (constrained.output?.json as { ok?: unknown } | undefined)?.ok, 'boolean', child.out);
     } finally {
       child.proc?.kill('SIGTERM');
       await aws?.close();
