@@ -78,6 +78,23 @@ export const edgeEnvShape = {
     .describe('comma-separated hosts/IPs exempt from the private-address refusal (tests, local stack)')
     .optional(),
   PUBLIC_BASE_URL: envVar.url('absolute base URL used in Location and links (default: relative)').optional(),
+  BATCH_QUEUE_URL: envVar
+    .url('SQS queue URL of the batch queue (batch intake and batch items); unset: POST /v1/batches answers 503')
+    .optional(),
+  BATCH_MAX_ITEMS: envVar.int('most items (lines) in one batch', 50_000, 1, 1_000_000),
+  BATCH_MAX_BYTES: envVar.int('largest batch requests file in bytes', 64 * MIB, 1024, 1024 * MIB),
+  BATCH_MAX_LINE_BYTES: envVar.int(
+    'largest single line of a batch requests file (a data: URL image is base64 inside its line)',
+    28 * MIB,
+    1024,
+    1024 * MIB,
+  ),
+  BATCH_COMPLETION_WINDOW_SECONDS: envVar.int(
+    'how long a batch’s items may wait for a worker; items not started by then fail queue_ttl_expired',
+    86_400,
+    60,
+    14 * 86_400,
+  ),
 };
 
 export const EdgeConfigSchema = z.object(edgeEnvShape);

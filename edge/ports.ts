@@ -13,6 +13,8 @@ export interface EdgeDeps {
   store: ObjectStore;
   jobQueue: JobQueue;
   webhookQueue: JobQueue;
+  /** The batch queue (intake and items); without it `POST /v1/batches` answers 503 batches_unavailable. */
+  batchQueue?: JobQueue;
   images: ImageProcessor;
   config: EdgeConfig;
   logger: EdgeLogger;

@@ -42,6 +42,18 @@ export const workerEnvSchema = z.object({
   JOB_DLQ_URL: envVar
     .url('job dead-letter queue URL; when set, a sweeper marks jobs of dead letters failed')
     .optional(),
+  BATCH_QUEUE_URL: envVar
+    .url('SQS queue URL of the batch queue; its messages are taken only when the job queue has none waiting')
+    .optional(),
+  BATCH_PRIORITY_PROBE_SECONDS: envVar.int(
+    'with a batch queue: how long each receive waits on the job queue before looking at the batch queue (SQS short polls can miss messages; 1 s makes every receive see them)',
+    1,
+    0,
+    20,
+  ),
+  BATCH_INTAKE_CHUNK: envVar.int('batch items turned into jobs per step of the intake (progress is saved per step)', 100, 1, 1000),
+  IMAGE_FETCH_TIMEOUT_MS: envVar.int('time limit for fetching a batch item’s image URL', 10_000, 100, 120_000),
+  IMAGE_FETCH_MAX_REDIRECTS: envVar.int('redirects followed when fetching a batch item’s image URL', 3, 0, 10),
   WORKER_CONCURRENCY: envVar.int('jobs run at once by this process (1 per GPU)', 1, 1, 64),
   MAX_RECEIVE_COUNT: envVar.int("the job queue's redrive maxReceiveCount; the last receive fails the job", 5, 1, 1000),
   JOB_VISIBILITY_TIMEOUT_SECONDS: envVar.int(

@@ -37,6 +37,28 @@ export function isJobId(value: string): boolean {
   return JOB_ID_PATTERN.test(value);
 }
 
+export function newBatchId(now: number = Date.now()): string {
+  return `batch_${encodeTime(now)}${randomChars(16)}`;
+}
+
+/** A batch id, unanchored; batches are time-ordered like jobs. */
+export const BATCH_ID_SOURCE = `batch_${ID_CHAR}{26}`;
+export const BATCH_ID_PATTERN = new RegExp(`^${BATCH_ID_SOURCE}$`);
+
+export function isBatchId(value: string): boolean {
+  return BATCH_ID_PATTERN.test(value);
+}
+
+/**
+ * The id of a batch's terminal event (`batch.completed` / `batch.canceled`): its completion time plus the batch id's
+ * random part, so a writer that finds it missing writes it again without duplicating it.
+ */
+export function batchEventId(batchId: string, atMs: number, kind: 'queued' | 'ended'): string {
+  const random = batchId.slice(-16);
+  const tail = kind === 'queued' ? random : [...random].map((c) => ALPHABET[(ALPHABET.indexOf(c) + 2) % 32]).join('');
+  return `evt_${encodeTime(atMs)}${tail}`;
+}
+
 /** Tenant ids become object-key segments: keep them to a safe alphabet. */
 export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 

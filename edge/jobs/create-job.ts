@@ -153,7 +153,7 @@ async function finishCreate(
     await enqueue(ctx, job);
   } catch (err) {
     if (!(err instanceof ProblemError && err.code === 'idempotency_in_progress'))
-      await compensate(ctx, job.tenant, { jobId: job.id, inputKey: ownsInput ? job.input.key : null, idem }, err);
+      await compensate(ctx, job.tenant, { jobId: job.id, inputKey: ownsInput && job.input ? job.input.key : null, idem }, err);
     throw err;
   }
 }
@@ -295,7 +295,7 @@ async function followUp(
       'parent_not_usable',
       `The parent job is ${parent.status}; only succeeded jobs can be followed up.`,
     );
-  if (!(await ctx.deps.store.head(parent.input.key)))
+  if (!parent.input || !(await ctx.deps.store.head(parent.input.key)))
     throw new ProblemError('parent_not_usable', 'The parent job’s image is no longer stored.');
   return {
     input: { ...parent.input, source: 'parent' },

@@ -62,8 +62,9 @@ export function registerJobRoutes(app: Hono<EdgeEnv>, ctx: AppContext): void {
       const request = await parseCreateRequest(c.req.raw, deps.config.MAX_UPLOAD_BYTES);
       return createJob(ctxForCreate, principal, request, idempotencyKey);
     });
-    c.get('log').info({ job_id: job.id, replayed, source: job.input.source }, 'job accepted');
-    deps.metrics?.jobAccepted(job.input.source, replayed);
+    const source = job.input?.source ?? 'upload';
+    c.get('log').info({ job_id: job.id, replayed, source }, 'job accepted');
+    deps.metrics?.jobAccepted(source, replayed);
     const location = `${ctx.baseUrl}/v1/jobs/${job.id}`;
     c.header('Location', location);
     if (replayed) c.header('Idempotent-Replayed', 'true');

@@ -16,7 +16,7 @@ export class JobNotifier {
     private readonly recoveryDelaySeconds = RECOVERY_DELAY_SECONDS,
   ) {}
 
-  async announce(job: JobRecord, type: JobEventType): Promise<void> {
+  async announce(job: JobRecord, type: Extract<JobEventType, `job.${string}`>): Promise<void> {
     if (type === 'job.succeeded' || type === 'job.failed' || type === 'job.canceled')
       await this.repo.appendTerminalEvent(job);
     else await this.repo.appendEvent(job, type);

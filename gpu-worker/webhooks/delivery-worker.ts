@@ -9,6 +9,7 @@ import {
   type WebhookAttempt,
 } from '../../shared/index.ts';
 import { type SafeFetchOptions, type SafeFetchResponse, safeFetch } from '../../shared/net/ssrf.ts';
+import type { BatchRepository } from '../../shared/batches/batch-repository.ts';
 import type { WorkerConfig } from '../config.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { WorkerMetrics } from '../ops/metrics.ts';
@@ -33,6 +34,8 @@ export type WebhookDeliveryConfig = Pick<
 
 export interface WebhookDeliveryDeps {
   repo: JobRepository;
+  /** Where `batch.*` deliveries record their attempts. */
+  batches?: BatchRepository;
   webhookQueue: JobQueue;
   config: WebhookDeliveryConfig;
   logger: Logger;
@@ -76,24 +79,22 @@ export class WebhookDeliverer {
       );
       return;
     }
-    const log = logger.child({ job_id: delivery.job_id, webhook_id: delivery.webhook_id, attempt: delivery.attempt });
+    const subject = delivery.batch_id ? { batch_id: delivery.batch_id } : { job_id: delivery.job_id };
+    const log = logger.child({ ...subject, webhook_id: delivery.webhook_id, attempt: delivery.attempt });
     try {
       if (await this.waitAnotherHop(delivery)) {
         await webhookQueue.delete(message.receiptHandle);
         return;
       }
-      const current = await this.deps.repo.get(delivery.tenant, delivery.job_id);
-      if (current && isSuperseded(delivery, current.job.webhook_attempts)) {
+      const attempts = await this.attemptsOf(delivery);
+      if (attempts && isSuperseded(delivery, attempts)) {
         log.info('webhook already attempted or settled; dropping duplicate');
         await webhookQueue.delete(message.receiptHandle);
         return;
       }
       const attempt = await this.attempt(delivery);
       this.deps.metrics.webhookAttempts.inc({ outcome: attempt.record.outcome });
-      await this.deps.repo.update(delivery.tenant, delivery.job_id, (job) => ({
-        ...job,
-        webhook_attempts: [...job.webhook_attempts, attempt.record],
-      }));
+      await this.recordAttempt(delivery, attempt.record);
       if (attempt.record.outcome === 'retrying') await this.enqueueRetry(delivery, attempt.delaySeconds);
       await webhookQueue.delete(message.receiptHandle);
       log.info(
@@ -111,6 +112,36 @@ export class WebhookDeliverer {
       log.warn({ err }, 'webhook handling failed; the message will be retried');
       await webhookQueue.changeVisibility(message.receiptHandle, HANDLER_RETRY_SECONDS).catch(() => {});
     }
+  }
+
+  /** The attempts on record for the delivery's job or batch; null when the record is gone. */
+  private async attemptsOf(delivery: QueuedDelivery): Promise<readonly WebhookAttempt[] | null> {
+    if (delivery.batch_id) {
+      const found = await this.batchRepo().get(delivery.tenant, delivery.batch_id);
+      return found ? found.batch.webhook_attempts : null;
+    }
+    if (!delivery.job_id) return null;
+    const found = await this.deps.repo.get(delivery.tenant, delivery.job_id);
+    return found ? found.job.webhook_attempts : null;
+  }
+
+  private async recordAttempt(delivery: QueuedDelivery, record: WebhookAttempt): Promise<void> {
+    if (delivery.batch_id) {
+      await this.batchRepo().update(delivery.tenant, delivery.batch_id, (batch) => {
+        batch.webhook_attempts = [...batch.webhook_attempts, record];
+        return true;
+      });
+    } else if (delivery.job_id) {
+      await this.deps.repo.update(delivery.tenant, delivery.job_id, (job) => ({
+        ...job,
+        webhook_attempts: [...job.webhook_attempts, record],
+      }));
+    }
+  }
+
+  private batchRepo(): BatchRepository {
+    if (!this.deps.batches) throw new Error('a batch webhook reached a deliverer without batch storage');
+    return this.deps.batches;
   }
 
   /** A retry scheduled beyond the SQS delay limit: re-enqueue for the next hop. Returns true if it did. */

@@ -21,6 +21,8 @@ export const PROBLEM_CODES = {
   idempotency_key_reused: { status: 422, title: 'The Idempotency-Key was used with a different request' },
   idempotency_in_progress: { status: 409, title: 'A request with this Idempotency-Key is still in progress' },
   job_not_cancelable: { status: 409, title: 'The job has already ended' },
+  batch_not_cancelable: { status: 409, title: 'The batch has already ended' },
+  batches_unavailable: { status: 503, title: 'This deployment has no batch queue' },
   parent_not_usable: { status: 409, title: 'The parent job cannot be followed up' },
   rate_limited: { status: 429, title: 'Too many requests' },
   queue_full: { status: 429, title: 'The queue is at capacity' },

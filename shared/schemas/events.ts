@@ -1,17 +1,31 @@
 import { z } from 'zod';
-import { JobIdSchema, JobStatusSchema } from './job.ts';
+import { BATCH_STATUSES } from './batch.ts';
+import { BatchIdSchema, JOB_STATUSES, JobIdSchema } from './job.ts';
 
-export const JOB_EVENT_TYPES = ['job.queued', 'job.started', 'job.succeeded', 'job.failed', 'job.canceled'] as const;
+export const JOB_EVENT_TYPES = [
+  'job.queued',
+  'job.started',
+  'job.succeeded',
+  'job.failed',
+  'job.canceled',
+  'batch.queued',
+  'batch.completed',
+  'batch.canceled',
+] as const;
 export const JobEventTypeSchema = z.enum(JOB_EVENT_TYPES).meta({ id: 'JobEventType' });
 export type JobEventType = z.infer<typeof JobEventTypeSchema>;
 
-/** One entry of the per-tenant event feed (`GET /v1/events`); written once per state change. */
+/**
+ * One entry of the per-tenant event feed (`GET /v1/events`); written once per state change. `job.*` events name a
+ * job (and its batch, for batch items); `batch.*` events name a batch.
+ */
 export const JobEventSchema = z
   .object({
     id: z.string().describe('time-ordered; also the feed cursor'),
     type: JobEventTypeSchema,
-    job_id: JobIdSchema,
-    status: JobStatusSchema,
+    job_id: JobIdSchema.optional(),
+    batch_id: BatchIdSchema.optional(),
+    status: z.enum([...new Set([...JOB_STATUSES, ...BATCH_STATUSES])] as [string, ...string[]]),
     created_at: z.iso.datetime(),
     attempt: z.number().int().nonnegative().optional(),
   })

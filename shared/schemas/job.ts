@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { JOB_ID_PATTERN, TENANT_ID_PATTERN } from '../ids.ts';
+import { BATCH_ID_PATTERN, JOB_ID_PATTERN, TENANT_ID_PATTERN } from '../ids.ts';
 import { GenerationParamsSchema } from './generation-params.ts';
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled'] as const;
@@ -15,7 +15,17 @@ export const WEBHOOK_EVENT_TYPES = ['job.started', 'job.succeeded', 'job.failed'
 export const WebhookEventTypeSchema = z.enum(WEBHOOK_EVENT_TYPES).meta({ id: 'WebhookEventType' });
 export type WebhookEventType = z.infer<typeof WebhookEventTypeSchema>;
 
+/** What a batch's `webhook_events` may name: one webhook when the batch ends, none per item. */
+export const BATCH_WEBHOOK_EVENT_TYPES = ['batch.completed', 'batch.canceled'] as const;
+export const BatchWebhookEventTypeSchema = z.enum(BATCH_WEBHOOK_EVENT_TYPES).meta({ id: 'BatchWebhookEventType' });
+export type BatchWebhookEventType = z.infer<typeof BatchWebhookEventTypeSchema>;
+
+/** Every event a webhook delivery can carry: a job's or a batch's. */
+export const DeliveryEventTypeSchema = z.enum([...WEBHOOK_EVENT_TYPES, ...BATCH_WEBHOOK_EVENT_TYPES]);
+export type DeliveryEventType = z.infer<typeof DeliveryEventTypeSchema>;
+
 export const JobIdSchema = z.string().regex(JOB_ID_PATTERN, 'not a job id');
+export const BatchIdSchema = z.string().regex(BATCH_ID_PATTERN, 'not a batch id');
 export const TenantIdSchema = z.string().regex(TENANT_ID_PATTERN, 'not a tenant id');
 const IsoTime = z.iso.datetime();
 
@@ -61,6 +71,25 @@ export const JobInputSchema = z
   })
   .meta({ id: 'JobInput' });
 export type JobInput = z.infer<typeof JobInputSchema>;
+
+/**
+ * A batch item's image before the worker has fetched and prepared it: the job's `input` is absent until then. A
+ * `data:` URL's bytes were stored by the batch intake at `key`; a remote URL is fetched by the worker (SSRF-checked)
+ * and stored there. The limits are the edge's at the time the batch was accepted.
+ */
+export const PendingInputSchema = z
+  .object({
+    source: z.enum(['url', 'data_url']),
+    key: z.string(),
+    url: z.string().optional(),
+    limits: z.object({
+      max_bytes: z.number().int().positive(),
+      max_pixels: z.number().int().positive(),
+      max_side: z.number().int().positive(),
+    }),
+  })
+  .meta({ id: 'PendingInput' });
+export type PendingInput = z.infer<typeof PendingInputSchema>;
 
 export const ConversationTurnSchema = z.object({ question: z.string(), answer: z.string() }).meta({ id: 'Turn' });
 export type ConversationTurn = z.infer<typeof ConversationTurnSchema>;
@@ -121,7 +150,7 @@ export type WebhookSettings = z.infer<typeof WebhookSettingsSchema>;
 export const WebhookAttemptSchema = z
   .object({
     webhook_id: z.string(),
-    event: WebhookEventTypeSchema,
+    event: DeliveryEventTypeSchema,
     attempt: z.number().int().positive(),
     at: IsoTime,
     status_code: z.number().int().optional(),
@@ -148,7 +177,11 @@ export const JobRecordSchema = z
     cancel_requested_at: IsoTime.optional(),
     prompt: PromptSchema,
     params: GenerationParamsSchema,
-    input: JobInputSchema,
+    input: JobInputSchema.optional().describe('absent only while a batch item waits for its image to be prepared'),
+    pending_input: PendingInputSchema.optional().describe('internal: a batch item’s image source until it is prepared'),
+    batch_id: BatchIdSchema.optional().describe('the batch this job is an item of'),
+    custom_id: z.string().optional().describe('the batch item’s custom_id'),
+    batch_index: z.number().int().nonnegative().optional().describe('internal: the item’s 0-based line in the batch'),
     conversation: ConversationSchema,
     output: JobOutputSchema.optional(),
     error: JobErrorSchema.optional(),
@@ -166,13 +199,28 @@ export const JobRecordSchema = z
   .meta({ id: 'JobRecord' });
 export type JobRecord = z.infer<typeof JobRecordSchema>;
 
-export type PublicJob = Omit<JobRecord, 'api_key_id' | 'tenant' | 'input' | 'run_message_id'> & {
-  input: Omit<JobInput, 'key' | 'prepared_by'>;
+export type PublicJob = Omit<
+  JobRecord,
+  'api_key_id' | 'tenant' | 'input' | 'run_message_id' | 'pending_input' | 'batch_index'
+> & {
+  input?: Omit<JobInput, 'key' | 'prepared_by'>;
 };
 
-/** What the API returns: the record without internal fields (tenant, key id, storage key, who prepared the input, queue message id). */
+/**
+ * What the API returns: the record without internal fields (tenant, key id, storage keys, who prepared the input,
+ * queue message id, a batch item's pending image source and line index).
+ */
 export function toPublicJob(job: JobRecord): PublicJob {
-  const { api_key_id: _k, tenant: _t, input, run_message_id: _m, ...rest } = job;
+  const {
+    api_key_id: _k,
+    tenant: _t,
+    input,
+    run_message_id: _m,
+    pending_input: _p,
+    batch_index: _i,
+    ...rest
+  } = job;
+  if (!input) return rest;
   const { key: _key, prepared_by: _by, ...publicInput } = input;
   return { ...rest, input: publicInput };
 }

@@ -4,7 +4,7 @@
  * - IAM policies grant each deployable only the kinds it writes (the edge never writes `usage/`).
  * Within a kind, each tenant has its own prefix; job and event ids are time-ordered, so listings are chronological.
  */
-export const KEY_KINDS = ['inputs', 'jobs', 'idempotency', 'usage', 'events', 'cancel'] as const;
+export const KEY_KINDS = ['inputs', 'jobs', 'idempotency', 'usage', 'events', 'cancel', 'batches', 'batch-files'] as const;
 export type KeyKind = (typeof KEY_KINDS)[number];
 
 const SAFE_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -33,6 +33,18 @@ export const keys = {
   eventsPrefix: (tenant: string) => `events/${seg(tenant, 'tenant')}/`,
   /** A cancel request marker the worker checks between generation steps without re-reading the whole record. */
   cancel: (tenant: string, jobId: string) => `cancel/${seg(tenant, 'tenant')}/${seg(jobId, 'job id')}`,
+  /** The batch record (status, item states, intake progress): one object per batch, updated by CAS. */
+  batch: (tenant: string, batchId: string) => `batches/${seg(tenant, 'tenant')}/${seg(batchId, 'batch id')}.json`,
+  batchesPrefix: (tenant: string) => `batches/${seg(tenant, 'tenant')}/`,
+  /** The validated requests, one JSON line per item with its job id (what the intake turns into jobs). */
+  batchItems: (tenant: string, batchId: string) =>
+    `batch-files/${seg(tenant, 'tenant')}/${seg(batchId, 'batch id')}/items.jsonl`,
+  /** `[custom_id, job_id]` per item, in input order: small enough to read on every results request. */
+  batchIndex: (tenant: string, batchId: string) =>
+    `batch-files/${seg(tenant, 'tenant')}/${seg(batchId, 'batch id')}/index.json`,
+  /** The results file, written once when the batch ends. */
+  batchResults: (tenant: string, batchId: string) =>
+    `batch-files/${seg(tenant, 'tenant')}/${seg(batchId, 'batch id')}/results.jsonl`,
 };
 
 /** `2026-11-27T10:00:00Z` → `2026-11-27` (UTC day of an instant). */

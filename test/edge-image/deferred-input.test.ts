@@ -69,8 +69,8 @@ describe('deferred inputs: Workers edge → worker-side preparation (real S3/SQS
     assert.equal('prepared_by' in body.input, false, 'an internal field');
 
     const record = await new JobRepository(s.aws.store).get('acme', body.id);
-    assert.equal(record?.job.input.prepared_by, 'worker');
-    assert.equal(record?.job.input.key, keys.uploadedInput('acme', body.id));
+    assert.equal(record?.job.input?.prepared_by, 'worker');
+    assert.equal(record?.job.input?.key, keys.uploadedInput('acme', body.id));
     const stored = await s.aws.store.get(keys.uploadedInput('acme', body.id));
     assert.deepEqual(stored?.body, photo, 'the upload is stored as sent');
     assert.equal(await s.aws.store.head(keys.modelInput('acme', body.id)), null);

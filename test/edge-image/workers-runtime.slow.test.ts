@@ -127,8 +127,8 @@ for (const build of BUILDS)
           c.name,
         );
         const record = await getJson(aws.store, keys.job('acme', body.id), (v) => JobRecordSchema.parse(v));
-        const stored = await aws.store.get(record!.value.input.key);
-        if (record!.value.input.prepared_by === 'worker') {
+        const stored = await aws.store.get(record!.value.input!.key);
+        if (record!.value.input!.prepared_by === 'worker') {
           assert.deepEqual(stored?.body, c.bytes, `${c.name}: stored as sent for the worker`);
         } else {
           const meta = await sharp(stored!.body).metadata();

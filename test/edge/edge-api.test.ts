@@ -173,7 +173,7 @@ describe('edge API over real S3/SQS', () => {
       history: [{ question: 'What is it?', answer: 'A square.' }],
     });
     const rec = await getJson(h.aws.store, keys.job('acme', j1.id), (v) => JobRecordSchema.parse(v));
-    assert.equal(rec?.value.input.key, keys.modelInput('acme', root.id));
+    assert.equal(rec?.value.input?.key, keys.modelInput('acme', root.id));
     assert.equal(rec?.value.input.source, 'parent');
     await advance(h.aws.store, 'acme', j1.id, 'running');
     await advance(h.aws.store, 'acme', j1.id, 'succeeded', 'Red.');

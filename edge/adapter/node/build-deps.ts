@@ -1,7 +1,8 @@
 import pino from 'pino';
 import { createAwsClients } from '../../../shared/aws/clients.ts';
 import { ProblemError } from '../../../shared/errors/problem.ts';
-import { assertPublicUrl, type Resolver, safeFetch } from '../../../shared/net/ssrf.ts';
+import { createImageFetcher as createSharedImageFetcher } from '../../../shared/net/image-fetch.ts';
+import { assertPublicUrl, type Resolver } from '../../../shared/net/ssrf.ts';
 import type { EdgeConfig } from '../../config.ts';
 import { SharpImageProcessor } from '../../image/sharp-image-processor.ts';
 import type { EdgeLogger } from '../../logger.ts';
@@ -26,24 +27,12 @@ export interface NetOptions {
 
 /** `image_url` ingest on Node: SSRF-checked, pinned, size- and time-capped. */
 export function createImageFetcher(config: EdgeConfig, net: NetOptions = {}): ImageFetcher {
-  return async (url, { maxBytes }) => {
-    const res = await safeFetch(url, {
-      ...net,
-      maxBytes,
-      timeoutMs: config.IMAGE_FETCH_TIMEOUT_MS,
-      maxRedirects: config.IMAGE_FETCH_MAX_REDIRECTS,
-      allowPrivateHosts: config.ALLOW_PRIVATE_TARGETS ?? [],
-      headers: { accept: 'image/*' },
-    }).catch((err: unknown) => {
-      if (err instanceof ProblemError) throw err;
-      throw new ProblemError('image_fetch_failed', 'The image URL could not be fetched.');
-    });
-    if (res.status < 200 || res.status > 299)
-      throw new ProblemError('image_fetch_failed', `The image URL answered HTTP ${res.status}.`, {
-        upstream_status: res.status,
-      });
-    return res.body;
-  };
+  return createSharedImageFetcher({
+    timeoutMs: config.IMAGE_FETCH_TIMEOUT_MS,
+    maxRedirects: config.IMAGE_FETCH_MAX_REDIRECTS,
+    allowPrivateHosts: config.ALLOW_PRIVATE_TARGETS ?? [],
+    ...(net.resolve ? { resolve: net.resolve } : {}),
+  });
 }
 
 export function createWebhookUrlCheck(config: EdgeConfig, net: NetOptions = {}): (url: string) => Promise<void> {
@@ -69,6 +58,7 @@ export function buildNodeDeps(config: EdgeConfig, overrides: Partial<EdgeDeps> =
     store: aws.store,
     jobQueue: aws.queue(config.JOB_QUEUE_URL),
     webhookQueue: aws.queue(config.WEBHOOK_QUEUE_URL),
+    ...(config.BATCH_QUEUE_URL ? { batchQueue: aws.queue(config.BATCH_QUEUE_URL) } : {}),
     images: new SharpImageProcessor(),
     config,
     logger: createLogger(config),

@@ -180,7 +180,7 @@ export async function judgeResponse(
     const found = await stack.repo.get(tenant, job.id);
     assert.ok(found, `202 but no job record for ${job.id}`);
     assert.equal(found.job.status, 'queued');
-    const input = await h.deps.store.head(found.job.input.key);
+    const input = await h.deps.store.head(found.job.input!.key);
     assert.ok(input, 'accepted job without a stored model input');
     if (replayed) {
       assert.deepEqual(created, [], 'a replay wrote objects');

@@ -91,10 +91,10 @@ export const intakeImagesTarget: FuzzTarget = {
             }),
           {
             onAccepted: async (job) => {
-              assert.equal(job.input.sha256, await sha256Hex(upload), 'recorded sha256');
-              assert.equal(job.input.bytes, upload.length, 'recorded size');
-              assert.equal(job.input.source, transport === 'multipart' ? 'upload' : 'data_url');
-              const png = await stack.h.deps.store.get(job.input.key);
+              assert.equal(job.input!.sha256, await sha256Hex(upload), 'recorded sha256');
+              assert.equal(job.input!.bytes, upload.length, 'recorded size');
+              assert.equal(job.input!.source, transport === 'multipart' ? 'upload' : 'data_url');
+              const png = await stack.h.deps.store.get(job.input!.key);
               assert.ok(png, 'model input');
               const view = new DataView(png.body.buffer, png.body.byteOffset, png.body.byteLength);
               assert.equal(String.fromCharCode(...png.body.subarray(1, 4)), 'PNG', 'model input is a PNG');

@@ -79,7 +79,7 @@ function assertNoInternals(job: JobRecord, view: Record<string, unknown>, what: 
   assert.ok(!('key' in input), `${what} has input.key`);
   const text = JSON.stringify(view);
   assert.ok(!text.includes(job.api_key_id), `${what} contains the API key id`);
-  assert.ok(!text.includes(job.input.key), `${what} contains the storage key`);
+  assert.ok(!text.includes(job.input!.key), `${what} contains the storage key`);
   assert.ok(!text.includes('"tenant"'), `${what} names a tenant`);
   assert.ok(!('run_message_id' in view) && !text.includes('sqs_message_'), `${what} has the queue message id`);
 }
