@@ -10,6 +10,21 @@ export class InputMissingError extends Error {
   }
 }
 
+/**
+ * A batch item's image could not be fetched or prepared (`image_fetch_failed`, `url_not_allowed`, `image_corrupt`,
+ * `image_too_large`, `unsupported_media_type`, `payload_too_large`): the item fails alone, at once, with the code the
+ * API would have answered for the same image.
+ */
+export class ItemImageError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ItemImageError';
+  }
+}
+
 export type FailureClass = { retryable: true; reason: string } | { retryable: false; error: JobError };
 
 /**
@@ -22,6 +37,8 @@ export function classifyFailure(err: unknown): FailureClass {
     return err.retryable
       ? { retryable: true, reason: err.code }
       : { retryable: false, error: { code: err.code, message: err.message, retryable: false } };
+  if (err instanceof ItemImageError)
+    return { retryable: false, error: { code: err.code, message: err.message, retryable: false } };
   if (err instanceof InputMissingError)
     return { retryable: false, error: { code: 'input_missing', message: err.message, retryable: false } };
   if (err instanceof StoreUnavailableError || err instanceof QueueUnavailableError)

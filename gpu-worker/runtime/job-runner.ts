@@ -14,6 +14,7 @@ import {
   type ReceivedMessage,
   utcDay,
 } from '../../shared/index.ts';
+import type { ImageFetcher } from '../../shared/net/image-fetch.ts';
 import type { AnalyzeResult, Analyzer } from '../analyzer.ts';
 import type { WorkerConfig } from '../config.ts';
 import type { Logger } from '../ops/logger.ts';
@@ -21,9 +22,9 @@ import type { WorkerMetrics } from '../ops/metrics.ts';
 import { jobRetryDelaySeconds } from './backoff.ts';
 import { cancelRequested, watchCancel } from './cancel-watch.ts';
 import { queueTtlExpired, RunAbort } from './deadlines.ts';
-import { classifyFailure, errorMessage, InputMissingError } from './errors.ts';
+import { classifyFailure, errorMessage } from './errors.ts';
 import { startHeartbeat } from './heartbeat.ts';
-import { modelInputOf } from './model-input.ts';
+import { modelInputFor } from './model-input.ts';
 import type { JobNotifier } from './notifier.ts';
 import { structuredOutputOf } from './structured-output.ts';
 import { jobUsageOf, usageRecordOf } from './usage.ts';
@@ -44,6 +45,8 @@ export interface JobRunnerDeps {
   jobQueue: JobQueue;
   notifier: JobNotifier;
   analyzer: Analyzer;
+  /** Fetches batch items' image URLs (SSRF-checked). */
+  fetchImage?: ImageFetcher;
   config: JobRunnerConfig;
   logger: Logger;
   metrics: WorkerMetrics;
@@ -211,12 +214,11 @@ export class JobRunner {
     let result: AnalyzeResult | null = null;
     let error: unknown;
     try {
-      const input = await store.get(job.input.key);
-      if (!input) throw new InputMissingError(job.input.key);
+      const image = await modelInputFor(job, { store, repo: this.deps.repo, fetchImage: this.deps.fetchImage });
       result = await analyzer.analyze(
         {
           jobId: job.id,
-          image: await modelInputOf(job, input.body),
+          image,
           prompt: job.prompt,
           history: job.conversation.history,
           params: job.params,
