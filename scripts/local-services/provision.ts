@@ -1,17 +1,21 @@
 /**
  * Creates the queues the system needs on an SQS-compatible endpoint: the job queue with its DLQ (redrive after
- * `maxReceiveCount`) and the webhook delivery queue with its DLQ. Idempotent (CreateQueue returns existing queues).
+ * `maxReceiveCount`), the batch queue (batch intake and items; same redrive, into the job DLQ, whose sweeper fails
+ * any job it finds there) and the webhook delivery queue with its DLQ. Idempotent (CreateQueue returns existing queues).
  */
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 
 export interface QueueNames {
   jobs: string;
   webhooks: string;
+  /** Default: `<jobs>-batch`. */
+  batches?: string;
 }
 
 export interface ProvisionedQueues {
   jobQueueUrl: string;
   jobDlqUrl: string;
+  batchQueueUrl: string;
   webhookQueueUrl: string;
   webhookDlqUrl: string;
 }
@@ -49,6 +53,13 @@ export async function provisionQueues(
       deadLetterTargetArn: await arnOf(sqs, jobDlqUrl),
     }),
   });
+  const batchQueueUrl = await createQueue(sqs, names.batches ?? `${names.jobs}-batch`, {
+    VisibilityTimeout: String(settings.visibilityTimeoutSeconds ?? 60),
+    RedrivePolicy: JSON.stringify({
+      maxReceiveCount: settings.maxReceiveCount ?? 5,
+      deadLetterTargetArn: await arnOf(sqs, jobDlqUrl),
+    }),
+  });
   const webhookQueueUrl = await createQueue(sqs, names.webhooks, {
     VisibilityTimeout: '60',
     RedrivePolicy: JSON.stringify({
@@ -56,5 +67,5 @@ export async function provisionQueues(
       deadLetterTargetArn: await arnOf(sqs, webhookDlqUrl),
     }),
   });
-  return { jobQueueUrl, jobDlqUrl, webhookQueueUrl, webhookDlqUrl };
+  return { jobQueueUrl, jobDlqUrl, batchQueueUrl, webhookQueueUrl, webhookDlqUrl };
 }

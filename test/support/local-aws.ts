@@ -29,6 +29,7 @@ export interface LocalAws {
   store: S3ObjectStore;
   jobQueue: SqsJobQueue;
   jobDlq: SqsJobQueue;
+  batchQueue: SqsJobQueue;
   webhookQueue: SqsJobQueue;
   webhookDlq: SqsJobQueue;
   queues: ProvisionedQueues;
@@ -63,6 +64,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     store,
     jobQueue: new SqsJobQueue(sqsClient, queues.jobQueueUrl),
     jobDlq: new SqsJobQueue(sqsClient, queues.jobDlqUrl),
+    batchQueue: new SqsJobQueue(sqsClient, queues.batchQueueUrl),
     webhookQueue: new SqsJobQueue(sqsClient, queues.webhookQueueUrl),
     webhookDlq: new SqsJobQueue(sqsClient, queues.webhookDlqUrl),
     queues,
@@ -77,6 +79,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
       S3_FORCE_PATH_STYLE: 'true',
       S3_CONDITIONAL_WRITES: conditionalWrites,
       JOB_QUEUE_URL: queues.jobQueueUrl,
+      BATCH_QUEUE_URL: queues.batchQueueUrl,
       WEBHOOK_QUEUE_URL: queues.webhookQueueUrl,
     },
     async close() {
