@@ -365,7 +365,7 @@ export function openApiDocument(): Json {
       '/v1/events': {
         get: {
           operationId: 'listEvents',
-          summary: 'Job event feed, oldest first, to catch up on missed webhooks',
+          summary: 'Job and batch event feed, oldest first, to catch up on missed webhooks',
           parameters: [
             { name: 'after', in: 'query', schema: { type: 'string' }, description: 'event id cursor' },
             { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 50 } },

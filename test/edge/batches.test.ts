@@ -8,6 +8,7 @@ import { SqsJobQueue } from '../../shared/aws/sqs-job-queue.ts';
 import { BatchRepository } from '../../shared/batches/batch-repository.ts';
 import { applyItemChanges, type ItemChange } from '../../shared/batches/item-states.ts';
 import { JobRepository } from '../../shared/jobs/job-repository.ts';
+import { QueueUnavailableError } from '../../shared/ports/job-queue.ts';
 import { getJson, putJson } from '../../shared/ports/object-store.ts';
 import { BatchIndexSchema, BatchRecordSchema } from '../../shared/schemas/batch.ts';
 import { JobEventSchema } from '../../shared/schemas/events.ts';
@@ -391,6 +392,24 @@ describe('batches API over real S3/SQS', () => {
       ),
     );
     assert.ok(ids.includes(first.body.id));
+  });
+
+  test('a failed intake send undoes the create: 503, nothing left stored, the Idempotency-Key free for a retry', async () => {
+    const failing = Object.assign(Object.create(batchQueue) as SqsJobQueue, {
+      send: async () => {
+        throw new QueueUnavailableError('the batch queue is down');
+      },
+    });
+    const broken = caller(createApp({ ...h.deps, batchQueue: failing }));
+    const headers = { 'idempotency-key': 'retry-me' };
+    const p = await refused(503, 'dependency_unavailable', () =>
+      broken('/v1/batches', { method: 'POST', body: batchForm(line('a')), headers }),
+    );
+    assert.equal(p.status, 503);
+    const retry = await post(line('a'), {}, { headers });
+    assert.equal(retry.res.status, 202);
+    assert.equal(retry.res.headers.get('idempotent-replayed'), null);
+    assert.equal((await drainBatchQueue()).length, 1);
   });
 
   test('cancel of a queued batch cancels every item at once (200); repeating it answers the same', async () => {
