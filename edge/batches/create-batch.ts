@@ -35,25 +35,29 @@ export function batchIdempotencyKeyHash(apiKeyId: string, key: string): Promise<
 }
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+const BITS_80 = (1n << 80n) - 1n;
+/** An odd multiplier: `index → seed + index × STEP (mod 2^80)` is one-to-one, so no two items share an id. */
+const STEP = 0x9e3779b97f4a7c15f39cn | 1n;
 
 /**
- * The job id of item `index`: the batch's time prefix and 16 characters of SHA-256(batch id, index). Deterministic,
- * so a retry that takes a half-done create over writes byte-identical items and index files.
+ * The job ids of a batch's items: the batch's time prefix and 16 characters derived from SHA-256 of the batch id
+ * and the item's index. Deterministic, so a retry that takes a half-done create over writes byte-identical items and
+ * index files; distinct within the batch, and as unguessable across batches as the batch id itself.
  */
-export async function itemJobId(batchId: string, index: number): Promise<string> {
-  const hex = await sha256Hex(`${batchId}\n${index}`);
-  let random = '';
-  // 16 base32 characters from 80 bits (20 hex digits).
-  for (let i = 0; i < 20; i += 5) {
-    let chunk = Number.parseInt(hex.slice(i, i + 5), 16);
-    let part = '';
-    for (let j = 0; j < 4; j++) {
-      part = ALPHABET[chunk & 31] + part;
-      chunk >>>= 5;
+export async function itemJobIds(batchId: string, count: number): Promise<string[]> {
+  const seed = BigInt(`0x${(await sha256Hex(batchId)).slice(0, 20)}`);
+  const prefix = `job_${batchId.slice('batch_'.length, 'batch_'.length + 10)}`;
+  const out = new Array<string>(count);
+  for (let i = 0; i < count; i++) {
+    let x = (seed + BigInt(i) * STEP) & BITS_80;
+    let random = '';
+    for (let j = 0; j < 16; j++) {
+      random = ALPHABET[Number(x & 31n)] + random;
+      x >>= 5n;
     }
-    random += part;
+    out[i] = prefix + random;
   }
-  return `job_${batchId.slice('batch_'.length, 'batch_'.length + 10)}${random}`;
+  return out;
 }
 
 /**
@@ -116,9 +120,10 @@ async function writeBatch(
   try {
     const index: BatchIndex = [];
     const lines: string[] = [];
+    const jobIds = await itemJobIds(batchId, request.items.length);
     for (let i = 0; i < request.items.length; i++) {
       const item = request.items[i]!;
-      const jobId = await itemJobId(batchId, i);
+      const jobId = jobIds[i]!;
       index.push([item.custom_id, jobId]);
       lines.push(JSON.stringify({ ...item, job_id: jobId }));
     }

@@ -2,11 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { createApp } from '../../edge/app.ts';
+import { itemJobIds } from '../../edge/batches/create-batch.ts';
 import { parseEdgeConfig } from '../../edge/config.ts';
 import { BatchListSchema, BatchViewSchema, ProblemSchema, UsageReportSchema } from '../../edge/openapi/api-schemas.ts';
 import { SqsJobQueue } from '../../shared/aws/sqs-job-queue.ts';
 import { BatchRepository } from '../../shared/batches/batch-repository.ts';
 import { applyItemChanges, type ItemChange } from '../../shared/batches/item-states.ts';
+import { isJobId } from '../../shared/ids.ts';
 import { JobRepository } from '../../shared/jobs/job-repository.ts';
 import { QueueUnavailableError } from '../../shared/ports/job-queue.ts';
 import { getJson, putJson } from '../../shared/ports/object-store.ts';
@@ -582,6 +584,16 @@ describe('batches API over real S3/SQS', () => {
     const body = UsageReportSchema.parse(await (await call('/v1/usage?from=2026-05-01&to=2026-05-01')).json());
     const acme2 = body.data.find((d) => d.api_key_id === 'key_acme2');
     assert.deepEqual([acme2?.jobs, acme2?.batch_jobs], [3, 2]);
+  });
+
+  test('item job ids are valid, distinct and the same on a retry of the same batch', async () => {
+    const batchId = 'batch_01jd0000000000000000000000';
+    const ids = await itemJobIds(batchId, 50_000);
+    assert.ok(ids.every(isJobId));
+    assert.equal(new Set(ids).size, 50_000);
+    assert.ok(ids.every((id) => id.startsWith('job_01jd000000')));
+    assert.deepEqual(await itemJobIds(batchId, 3), ids.slice(0, 3));
+    assert.notDeepEqual(await itemJobIds('batch_01jd000000000000000000000z', 3), ids.slice(0, 3));
   });
 
   test('GET /openapi.json describes every batch route and its schemas', async () => {
