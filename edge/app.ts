@@ -8,6 +8,7 @@ import { noMetrics } from './metrics.ts';
 import { registerPlaygroundRoutes } from './playground/routes.ts';
 import type { EdgeDeps } from './ports.ts';
 import { registerAccountRoutes } from './routes/account.ts';
+import { registerBatchRoutes } from './routes/batches.ts';
 import { registerJobInputRoute } from './routes/job-input.ts';
 import { registerJobRoutes } from './routes/jobs.ts';
 import { registerMetaRoutes } from './routes/meta.ts';
@@ -76,6 +77,7 @@ export function createApp(deps: EdgeDeps): Hono<EdgeEnv> {
   registerMetaRoutes(app, ctx);
   registerJobRoutes(app, ctx);
   registerJobInputRoute(app, ctx);
+  registerBatchRoutes(app, ctx);
   registerAccountRoutes(app, ctx);
   registerPlaygroundRoutes(app);
 
@@ -85,6 +87,10 @@ export function createApp(deps: EdgeDeps): Hono<EdgeEnv> {
     '/v1/jobs/:id': 'GET',
     '/v1/jobs/:id/cancel': 'POST',
     '/v1/jobs/:id/input': 'GET',
+    '/v1/batches': 'GET, POST',
+    '/v1/batches/:id': 'GET',
+    '/v1/batches/:id/cancel': 'POST',
+    '/v1/batches/:id/results': 'GET',
     '/v1/usage': 'GET',
     '/v1/events': 'GET',
     '/v1/webhook-secret': 'GET',

@@ -20,6 +20,7 @@ function empty(apiKeyId: string, from: string, to: string): UsageSummary {
     from,
     to,
     jobs: 0,
+    batch_jobs: 0,
     images: 0,
     prompt_tokens: 0,
     image_tokens: 0,
@@ -59,6 +60,7 @@ export async function summarizeUsage(
 function add(sums: Map<string, UsageSummary>, r: UsageRecord, from: string, to: string): void {
   const s = sums.get(r.api_key_id) ?? empty(r.api_key_id, from, to);
   s.jobs += 1;
+  if (r.batch_id) s.batch_jobs += 1;
   s.images += r.images;
   s.prompt_tokens += r.prompt_tokens;
   s.image_tokens += r.image_tokens;

@@ -1,7 +1,13 @@
 import { z } from 'zod';
 import { PROBLEM_CODES, type ProblemCode } from '../../shared/errors/problem.ts';
+import {
+  BatchCountsSchema,
+  BatchIdSchema,
+  BatchStatusSchema,
+  BatchWebhookSettingsSchema,
+} from '../../shared/schemas/batch.ts';
 import { JobEventSchema } from '../../shared/schemas/events.ts';
-import { JobInputSchema, JobRecordSchema } from '../../shared/schemas/job.ts';
+import { JobInputSchema, JobRecordSchema, MetadataSchema } from '../../shared/schemas/job.ts';
 import { UsageSummarySchema } from '../../shared/schemas/usage.ts';
 
 /** Response shapes of the edge API, built from the shared record schemas so the OpenAPI document cannot drift. */
@@ -25,6 +31,36 @@ export const JobListSchema = z
     next_cursor: z.string().nullable().describe('pass as `after` to get the next page'),
   })
   .meta({ id: 'JobList' });
+
+const nullableTime = z.iso.datetime().nullable();
+
+export const BatchViewSchema = z
+  .object({
+    object: z.literal('batch'),
+    id: BatchIdSchema,
+    status: BatchStatusSchema,
+    counts: BatchCountsSchema,
+    created_at: z.iso.datetime(),
+    started_at: nullableTime,
+    completed_at: nullableTime.describe('when the last item ended (status completed or canceled)'),
+    cancel_requested_at: nullableTime,
+    expires_at: z.iso.datetime().describe('items not started by then end failed with queue_ttl_expired'),
+    metadata: MetadataSchema.nullable(),
+    webhook: BatchWebhookSettingsSchema.nullable(),
+    urls: z
+      .object({ self: z.string(), results: z.string(), cancel: z.string() })
+      .meta({ id: 'BatchLinks', description: 'Where to poll, read results and cancel.' }),
+  })
+  .meta({ id: 'Batch', description: 'A batch as the API shows it: counts per item state, no per-item detail.' });
+
+export const BatchListSchema = z
+  .object({
+    object: z.literal('list'),
+    data: z.array(BatchViewSchema),
+    has_more: z.boolean(),
+    next_cursor: z.string().nullable().describe('pass as `after` to get the next page'),
+  })
+  .meta({ id: 'BatchList' });
 
 export const EventListSchema = z
   .object({

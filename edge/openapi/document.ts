@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PROBLEM_CONTENT_TYPE } from '../../shared/errors/problem.ts';
-import { JOB_ID_PATTERN } from '../../shared/ids.ts';
+import { BATCH_ID_PATTERN, JOB_ID_PATTERN } from '../../shared/ids.ts';
 import './api-schemas.ts';
 import '../../shared/index.ts';
 
@@ -21,12 +21,18 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   400: 'Malformed request (unparseable body, bad header)',
   401: 'Missing or invalid API key',
   404: 'No such resource for this API key’s tenant',
-  409: 'Conflict (idempotency key in flight, job already ended, parent not usable)',
-  413: 'Upload over the byte limit',
+  409: 'Conflict (idempotency key in flight, job or batch already ended, parent not usable)',
+  413: 'Upload over a byte, line or item limit (the limit is in the problem body)',
   415: 'Image format not accepted',
   422: 'Invalid fields, image or idempotency-key reuse',
   429: 'Rate limited or queue full; see Retry-After',
-  503: 'Storage or queue unavailable; see Retry-After',
+  503: 'Storage or queue unavailable (see Retry-After), or batches not enabled on this deployment',
+};
+const batchIdParam = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', pattern: BATCH_ID_PATTERN.source },
 };
 const jobIdParam = {
   name: 'id',
@@ -45,7 +51,7 @@ function componentSchemas(): Json {
   });
   const out: Json = {};
   for (const [id, schema] of Object.entries(schemas)) {
-    if (id === 'JobRecord' || id === 'JobInput') continue; // internal records, never returned
+    if (id === 'JobRecord' || id === 'JobInput' || id === 'BatchRecord') continue; // internal records, never returned
     const { $schema: _s, $id: _i, ...rest } = schema as Json;
     out[id] = rest;
   }
@@ -200,6 +206,138 @@ export function openApiDocument(): Json {
           },
         },
       },
+      '/v1/batches': {
+        post: {
+          operationId: 'createBatch',
+          summary: 'Create a batch of image-analysis requests',
+          description:
+            'Multipart: a `requests` part (file or text field) of JSON Lines, one BatchRequestLine per line, plus optional `webhook`, `webhook_events` and `metadata`. The whole file is validated before anything is stored: a 422 lists the problems by line (`requests[<line>].<field>`, at most 100, with `total_errors` when there were more). Each item becomes an ordinary job with `batch_id` and `custom_id`; items run only when interactive jobs leave capacity. Returns 202 with the queued batch and a Location header.',
+          parameters: [
+            {
+              name: 'Idempotency-Key',
+              in: 'header',
+              required: false,
+              schema: { type: 'string', maxLength: 255 },
+              description:
+                'Same key + same request → the same batch (Idempotent-Replayed: true); different request → 422; first still in flight → 409. Batch keys never collide with job keys.',
+            },
+          ],
+          requestBody: {
+            required: true,
+            content: {
+              'multipart/form-data': {
+                schema: {
+                  type: 'object',
+                  required: ['requests'],
+                  properties: {
+                    requests: {
+                      type: 'string',
+                      contentMediaType: 'application/x-ndjson',
+                      description: 'JSON Lines: one BatchRequestLine object per line; blank lines are skipped',
+                    },
+                    webhook: { type: 'string', format: 'uri', description: 'called once when the batch ends' },
+                    webhook_events: {
+                      type: 'string',
+                      description: 'comma-separated or repeated: batch.completed, batch.canceled (default both)',
+                    },
+                    metadata: { type: 'string', description: 'JSON object of strings' },
+                  },
+                },
+                encoding: { requests: { contentType: 'application/x-ndjson, application/jsonl, text/plain' } },
+              },
+            },
+          },
+          responses: {
+            '202': {
+              description: 'Accepted (or replayed)',
+              headers: {
+                Location: { schema: { type: 'string' } },
+                'Idempotent-Replayed': { schema: { type: 'string', enum: ['true'] } },
+              },
+              content: json('Batch'),
+            },
+            ...problems(400, 409, 413, 422, ...common),
+          },
+        },
+        get: {
+          operationId: 'listBatches',
+          summary: 'List batches, oldest first',
+          parameters: [
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
+            {
+              name: 'after',
+              in: 'query',
+              schema: { type: 'string' },
+              description: 'cursor: next_cursor of the previous page',
+            },
+            { name: 'status', in: 'query', schema: { type: 'string' }, description: 'comma-separated statuses' },
+          ],
+          responses: {
+            '200': { description: 'A page of batches', content: json('BatchList') },
+            ...problems(422, ...common),
+          },
+        },
+      },
+      '/v1/batches/{id}': {
+        get: {
+          operationId: 'getBatch',
+          summary: 'Get a batch with its item counts',
+          parameters: [
+            batchIdParam,
+            {
+              name: 'Prefer',
+              in: 'header',
+              schema: { type: 'string', example: 'wait=30' },
+              description: 'wait=N (≤ 60): hold the request until the batch ends or N seconds pass',
+            },
+          ],
+          responses: {
+            '200': {
+              description: 'The batch (with Prefer: wait, as soon as it ends or the wait runs out)',
+              headers: {
+                'Preference-Applied': { schema: { type: 'string' } },
+                ETag: { schema: { type: 'string' } },
+                'Retry-After': { schema: { type: 'string' }, description: 'while the batch is open' },
+              },
+              content: json('Batch'),
+            },
+            '304': { description: 'Unchanged since the ETag sent in If-None-Match' },
+            ...problems(404, ...common),
+          },
+        },
+      },
+      '/v1/batches/{id}/cancel': {
+        post: {
+          operationId: 'cancelBatch',
+          summary: 'Cancel a batch',
+          description:
+            'Items not started are canceled at once; running items finish. 200 when the batch ended by this (or was already canceled), 202 while running items finish (status canceling), 409 when it already completed.',
+          parameters: [batchIdParam],
+          responses: {
+            '200': { description: 'Canceled', content: json('Batch') },
+            '202': { description: 'Canceling; running items finish first', content: json('Batch') },
+            ...problems(404, 409, ...common),
+          },
+        },
+      },
+      '/v1/batches/{id}/results': {
+        get: {
+          operationId: 'getBatchResults',
+          summary: 'Results of the ended items, one JSON line each, in input order',
+          parameters: [batchIdParam],
+          responses: {
+            '200': {
+              description:
+                'JSON Lines of BatchResultLine. Batch-Results: complete once the batch ended, partial before (what has ended so far).',
+              headers: {
+                'Batch-Results': { schema: { type: 'string', enum: ['complete', 'partial'] } },
+              },
+              content: { 'application/x-ndjson': { schema: ref('BatchResultLine') } },
+            },
+            ...problems(404, ...common),
+          },
+        },
+      },
       '/v1/usage': {
         get: {
           operationId: 'getUsage',
@@ -227,7 +365,7 @@ export function openApiDocument(): Json {
       '/v1/events': {
         get: {
           operationId: 'listEvents',
-          summary: 'Job event feed, oldest first, to catch up on missed webhooks',
+          summary: 'Job and batch event feed, oldest first, to catch up on missed webhooks',
           parameters: [
             { name: 'after', in: 'query', schema: { type: 'string' }, description: 'event id cursor' },
             { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 50 } },

@@ -1,9 +1,11 @@
 import { z } from 'zod';
-import { JobIdSchema, JobStatusSchema, TenantIdSchema } from './job.ts';
+import { BatchIdSchema, JobIdSchema, JobStatusSchema, TenantIdSchema } from './job.ts';
 
 /** One usage record per finished job; `GET /v1/usage` sums them per API key over a date range. */
 export const UsageRecordSchema = z.object({
   job_id: JobIdSchema,
+  /** Set when the job was a batch item. */
+  batch_id: BatchIdSchema.optional(),
   tenant: TenantIdSchema,
   api_key_id: z.string(),
   status: JobStatusSchema,
@@ -23,6 +25,7 @@ export const UsageSummarySchema = z
     from: z.iso.date(),
     to: z.iso.date(),
     jobs: z.number().int().nonnegative(),
+    batch_jobs: z.number().int().nonnegative().describe('how many of `jobs` were batch items'),
     images: z.number().int().nonnegative(),
     prompt_tokens: z.number().int().nonnegative(),
     image_tokens: z.number().int().nonnegative(),
@@ -32,11 +35,12 @@ export const UsageSummarySchema = z
   .meta({ id: 'UsageSummary' });
 export type UsageSummary = z.infer<typeof UsageSummarySchema>;
 
-/** Idempotency record: binds an Idempotency-Key (per API key) to one request fingerprint and one job. */
+/** Idempotency record: binds an Idempotency-Key (per API key) to one request fingerprint and one job or batch. */
 export const IdempotencyRecordSchema = z.object({
   key_hash: z.string(),
   request_fingerprint: z.string(),
-  job_id: JobIdSchema,
+  /** The job the key created, or the batch (`POST /v1/batches` keys). */
+  job_id: z.union([JobIdSchema, BatchIdSchema]),
   state: z.enum(['pending', 'complete']),
   created_at: z.iso.datetime(),
   expires_at: z.iso.datetime(),

@@ -34,6 +34,7 @@ export function buildWorkersApp(env: WorkerBindings): Hono<EdgeEnv> {
     store: aws.store,
     jobQueue: aws.queue(config.JOB_QUEUE_URL),
     webhookQueue: aws.queue(config.WEBHOOK_QUEUE_URL),
+    ...(config.BATCH_QUEUE_URL ? { batchQueue: aws.queue(config.BATCH_QUEUE_URL) } : {}),
     images: env.IMAGES
       ? new ImagesBindingProcessor(env.IMAGES, pngWasm)
       : new WasmImageProcessor(
