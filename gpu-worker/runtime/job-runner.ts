@@ -20,6 +20,7 @@ import type { WorkerConfig } from '../config.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { WorkerMetrics } from '../ops/metrics.ts';
 import { jobRetryDelaySeconds } from './backoff.ts';
+import type { BatchProgress } from './batch-progress.ts';
 import { cancelRequested, watchCancel } from './cancel-watch.ts';
 import { queueTtlExpired, RunAbort } from './deadlines.ts';
 import { classifyFailure, errorMessage } from './errors.ts';
@@ -47,6 +48,8 @@ export interface JobRunnerDeps {
   analyzer: Analyzer;
   /** Fetches batch items' image URLs (SSRF-checked). */
   fetchImage?: ImageFetcher;
+  /** Keeps batch records in step with their items (batch items only). */
+  batchProgress?: BatchProgress;
   config: JobRunnerConfig;
   logger: Logger;
   metrics: WorkerMetrics;
@@ -119,6 +122,7 @@ export class JobRunner {
     }
     if (isTerminal(current.job.status)) {
       await notifier.ensureTerminalNotices(current.job);
+      await this.deps.batchProgress?.end(current.job);
       metrics.jobs.inc({ outcome: 'duplicate' });
       log.info({ status: current.job.status }, 'job already ended; acknowledging redelivered message');
       await this.ack(message, log);
@@ -139,6 +143,15 @@ export class JobRunner {
       return;
     }
 
+    // A batch item runs only if its batch has not canceled it; the batch counts it as running first.
+    if (current.job.batch_id && this.deps.batchProgress) {
+      const verdict = await this.deps.batchProgress.start(current.job);
+      if (verdict === 'canceled') {
+        await this.finish(current.job, { status: 'canceled', result: null }, message, log);
+        return;
+      }
+    }
+
     const started = await repo.update(ref.tenant, ref.job_id, (job) => {
       // A duplicate of this message may have started the job since it was read: the CAS re-runs this on its write.
       if (isTerminal(job.status) || runByAnotherMessage(job, message)) return null;
@@ -155,6 +168,7 @@ export class JobRunner {
       if (started && runByAnotherMessage(started.job, message)) await this.dropDuplicate(message, log);
       else {
         if (started) await notifier.ensureTerminalNotices(started.job);
+        if (started) await this.deps.batchProgress?.end(started.job);
         await this.ack(message, log);
       }
       return;
@@ -265,6 +279,7 @@ export class JobRunner {
     });
     if (updated?.changed) {
       await notifier.announce(updated.job, `job.${ending.status}`);
+      await this.deps.batchProgress?.end(updated.job);
       metrics.jobs.inc({ outcome: ending.status });
       if (ending.result && ending.result.gpu_ms > 0) {
         metrics.completionTokens.inc(ending.result.completion_tokens);
@@ -284,6 +299,7 @@ export class JobRunner {
         if (finalKey !== usageKey) await store.delete(usageKey);
       } else await store.delete(usageKey);
       if (final) await notifier.ensureTerminalNotices(final);
+      if (final) await this.deps.batchProgress?.end(final);
       log.info({ status: final?.status }, 'job was ended by another writer');
     }
     if (message) await this.ack(message, log);
@@ -295,7 +311,10 @@ export class JobRunner {
     const updated = await repo.update(job.tenant, job.id, (j) =>
       j.status === 'running' ? { ...j, status: 'queued' } : null,
     );
-    if (updated?.changed) await repo.appendEvent(updated.job, 'job.queued');
+    if (updated?.changed) {
+      await repo.appendEvent(updated.job, 'job.queued');
+      await this.deps.batchProgress?.requeue(updated.job).catch(() => {});
+    }
     await jobQueue.changeVisibility(message.receiptHandle, 0).catch((err: unknown) => {
       log.warn({ err }, 'could not release message; it returns after its visibility timeout');
     });
@@ -327,7 +346,10 @@ export class JobRunner {
       const updated = await repo.update(ref.tenant, ref.job_id, (j) =>
         j.status === 'running' ? { ...j, status: 'queued', error } : null,
       );
-      if (updated?.changed) await repo.appendEvent(updated.job, 'job.queued');
+      if (updated?.changed) {
+        await repo.appendEvent(updated.job, 'job.queued');
+        await this.deps.batchProgress?.requeue(updated.job);
+      }
     } catch (err) {
       log.warn({ err }, 'could not record the retry on the job');
     }

@@ -13,6 +13,18 @@ export interface PollLoopOptions {
   handle: (message: ReceivedMessage, shutdown: AbortSignal) => Promise<void>;
   logger: Logger;
   onReceiveError?: () => void;
+  /**
+   * A second queue whose messages are taken only when `queue` has none waiting (batch items behind interactive
+   * jobs): every receive asks `queue` first, waiting `probeSeconds`, and only then this one, without waiting. When
+   * both were empty the next receive long-polls `queue` again, so an idle worker costs one request per long poll.
+   */
+  background?: {
+    name: string;
+    queue: JobQueue;
+    handle: (message: ReceivedMessage, shutdown: AbortSignal) => Promise<void>;
+    probeSeconds: number;
+    onReceiveError?: () => void;
+  };
 }
 
 /**
@@ -47,8 +59,9 @@ export class PollLoop {
   }
 
   private async run(): Promise<void> {
-    const { queue, logger } = this.options;
+    const { queue, logger, background } = this.options;
     const signal = this.polling.signal;
+    let idle = true;
     while (!signal.aborted) {
       const free = this.options.concurrency - this.inFlight.size;
       if (free <= 0) {
@@ -58,38 +71,54 @@ export class PollLoop {
         });
         continue;
       }
+      const receiveOptions = {
+        maxMessages: Math.min(10, free),
+        ...(this.options.visibilityTimeoutSeconds !== undefined
+          ? { visibilityTimeoutSeconds: this.options.visibilityTimeoutSeconds }
+          : {}),
+        signal: this.receiveAbort.signal,
+      };
       let messages: ReceivedMessage[];
+      let from: 'main' | 'background' = 'main';
       try {
         messages = await queue.receive({
-          maxMessages: Math.min(10, free),
-          waitSeconds: this.options.waitSeconds,
-          ...(this.options.visibilityTimeoutSeconds !== undefined
-            ? { visibilityTimeoutSeconds: this.options.visibilityTimeoutSeconds }
-            : {}),
-          signal: this.receiveAbort.signal,
+          ...receiveOptions,
+          waitSeconds: background && !idle ? background.probeSeconds : this.options.waitSeconds,
         });
+        if (messages.length === 0 && background && !signal.aborted) {
+          from = 'background';
+          messages = await background.queue.receive({ ...receiveOptions, waitSeconds: 0 }).catch((err: unknown) => {
+            background.onReceiveError?.();
+            throw err;
+          });
+        }
+        idle = messages.length === 0;
         this.consecutiveErrors = 0;
       } catch (err) {
         if (signal.aborted) break;
         this.consecutiveErrors++;
-        this.options.onReceiveError?.();
+        if (from === 'main') this.options.onReceiveError?.();
         const backoffMs = Math.min(10_000, 250 * 2 ** Math.min(this.consecutiveErrors, 6));
-        logger.warn({ err, loop: this.options.name, backoffMs }, 'queue receive failed');
+        logger.warn({ err, loop: this.options.name, from, backoffMs }, 'queue receive failed');
         await sleep(backoffMs, undefined, { signal }).catch(() => {});
         continue;
       }
+      const source = from === 'main' ? queue : background!.queue;
       if (signal.aborted) {
         // Leased while stopping: hand them straight back rather than strand them for a visibility timeout.
-        await Promise.allSettled(messages.map((m) => queue.changeVisibility(m.receiptHandle, 0)));
+        await Promise.allSettled(messages.map((m) => source.changeVisibility(m.receiptHandle, 0)));
         break;
       }
-      for (const message of messages) this.dispatch(message);
+      const handle = from === 'main' ? this.options.handle : background!.handle;
+      for (const message of messages) this.dispatch(message, handle);
     }
   }
 
-  private dispatch(message: ReceivedMessage): void {
-    const task = this.options
-      .handle(message, this.shutdown.signal)
+  private dispatch(
+    message: ReceivedMessage,
+    handle: (message: ReceivedMessage, shutdown: AbortSignal) => Promise<void>,
+  ): void {
+    const task = handle(message, this.shutdown.signal)
       .catch((err: unknown) => {
         this.options.logger.error({ err, loop: this.options.name, messageId: message.messageId }, 'handler failed');
       })

@@ -22,6 +22,7 @@ export function jobUsageOf(job: JobRecord, result: AnalyzeResult | null, complet
 export function usageRecordOf(job: JobRecord, usage: JobUsage, completedAt: string): UsageRecord {
   return {
     job_id: job.id,
+    ...(job.batch_id ? { batch_id: job.batch_id } : {}),
     tenant: job.tenant,
     api_key_id: job.api_key_id,
     status: job.status,

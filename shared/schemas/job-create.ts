@@ -48,7 +48,12 @@ export type JobCreateFields = z.infer<typeof JobCreateFieldsSchema>;
  * Pulls the generation settings out of create fields, filling Yi-VL's defaults. Left out, `max_new_tokens` is a
  * bounded schema's token bound (so its answer always completes), else the default.
  */
-export function generationParamsOf(fields: JobCreateFields) {
+export function generationParamsOf(
+  fields: Pick<
+    JobCreateFields,
+    'max_new_tokens' | 'temperature' | 'top_p' | 'top_k' | 'repetition_penalty' | 'seed' | 'response_format'
+  >,
+) {
   const format = fields.response_format?.type === 'text' ? undefined : fields.response_format;
   return GenerationParamsSchema.parse({
     max_new_tokens:
