@@ -28,8 +28,10 @@ import { createS3Client, S3ObjectStore } from '../shared/aws/s3-object-store.ts'
 import { createSqsClient, SqsJobQueue } from '../shared/aws/sqs-job-queue.ts';
 import { apiKeyEntry, generateApiKey } from '../shared/config/api-keys.ts';
 import { ConfigError, envVar, parseEnv } from '../shared/config/env.ts';
+import { BatchRecordSchema, isBatchEnded } from '../shared/schemas/batch.ts';
 import { JobRecordSchema } from '../shared/schemas/job.ts';
-import { encodeJobMessage } from '../shared/schemas/queue-message.ts';
+import { encodeBatchIntakeMessage, encodeJobMessage } from '../shared/schemas/queue-message.ts';
+import { keys } from '../shared/storage/keys.ts';
 import { provisionQueues } from './local-services/provision.ts';
 import { LOCAL_S3_CREDENTIALS, startLocalS3 } from './local-services/s3-server.ts';
 import { startLocalSqs } from './local-services/sqs-server.ts';
@@ -102,24 +104,44 @@ function signingKey(dataDir: string): string {
   return readFileSync(file, 'utf8').trim();
 }
 
-/** The embedded SQS keeps its queues in memory: re-enqueue jobs that a previous run left queued or running. */
-async function requeueUnfinished(store: S3ObjectStore, queue: SqsJobQueue): Promise<number> {
-  let count = 0;
+/** Every parsed JSON object under a key prefix, page by page. */
+async function* storedRecords(store: S3ObjectStore, prefix: string): AsyncGenerator<unknown> {
   let token: string | undefined;
   do {
-    const page = await store.list('jobs/', token ? { continuationToken: token } : {});
+    const page = await store.list(prefix, token ? { continuationToken: token } : {});
     for (const item of page.items) {
       const obj = await store.get(item.key);
-      if (!obj) continue;
-      const parsed = JobRecordSchema.safeParse(JSON.parse(new TextDecoder().decode(obj.body)));
-      if (parsed.success && (parsed.data.status === 'queued' || parsed.data.status === 'running')) {
-        await queue.send(encodeJobMessage(parsed.data.id, parsed.data.tenant));
-        count++;
-      }
+      if (obj) yield JSON.parse(new TextDecoder().decode(obj.body));
     }
     token = page.continuationToken;
   } while (token);
-  return count;
+}
+
+/**
+ * The embedded SQS keeps its queues in memory: re-enqueue what a previous run left unfinished — jobs queued or
+ * running (a batch's items on the batch queue, the others on the job queue) and the intake of every batch whose
+ * intake had not finished (it resumes where the batch record says it stopped).
+ */
+async function requeueUnfinished(
+  store: S3ObjectStore,
+  queues: { jobs: SqsJobQueue; batches: SqsJobQueue },
+): Promise<{ jobs: number; batches: number }> {
+  const requeued = { jobs: 0, batches: 0 };
+  for await (const record of storedRecords(store, keys.kindPrefix('jobs'))) {
+    const job = JobRecordSchema.safeParse(record);
+    if (job.success && (job.data.status === 'queued' || job.data.status === 'running')) {
+      await (job.data.batch_id ? queues.batches : queues.jobs).send(encodeJobMessage(job.data.id, job.data.tenant));
+      requeued.jobs++;
+    }
+  }
+  for await (const record of storedRecords(store, keys.kindPrefix('batches'))) {
+    const batch = BatchRecordSchema.safeParse(record);
+    if (batch.success && !batch.data.intake.done && !isBatchEnded(batch.data.status)) {
+      await queues.batches.send(encodeBatchIntakeMessage(batch.data.id, batch.data.tenant));
+      requeued.batches++;
+    }
+  }
+  return requeued;
 }
 
 async function main() {
@@ -155,6 +177,7 @@ async function main() {
     S3_FORCE_PATH_STYLE: 'true',
     S3_CONDITIONAL_WRITES: 'native',
     JOB_QUEUE_URL: queues.jobQueueUrl,
+    BATCH_QUEUE_URL: queues.batchQueueUrl,
     WEBHOOK_QUEUE_URL: queues.webhookQueueUrl,
     WEBHOOK_SIGNING_KEY: signingKey(dataDir),
     // Webhook receivers and image URLs on this machine are allowed locally (never in a deployment).
@@ -191,7 +214,16 @@ async function main() {
     bucket: BUCKET,
     client: createS3Client({ region, endpoint: s3.endpoint, forcePathStyle: true, credentials: LOCAL_S3_CREDENTIALS }),
   });
-  const requeued = await requeueUnfinished(store, new SqsJobQueue(sqsClient, queues.jobQueueUrl));
+  const requeued = await requeueUnfinished(store, {
+    jobs: new SqsJobQueue(sqsClient, queues.jobQueueUrl),
+    batches: new SqsJobQueue(sqsClient, queues.batchQueueUrl),
+  });
+  const requeuedLine = [
+    requeued.jobs ? `${requeued.jobs} unfinished job(s)` : '',
+    requeued.batches ? `the intake of ${requeued.batches} batch(es)` : '',
+  ]
+    .filter(Boolean)
+    .join(' and ');
 
   const noise = !env.MODEL_DIR && !prepared;
   console.log(`
@@ -200,7 +232,7 @@ yi-vl-pipeline local stack
   API key   ${apiKey}${generatedKey ? '   (generated; set LOCAL_API_KEY to keep one)' : ''}
   model     ${modelDir}${prepared ? `   (${prepared.label})` : ''}
   worker    ${analyzer.describe()}  metrics: http://127.0.0.1:${worker.opsPort}/metrics
-  data      ${dataDir}   (S3 ${s3.endpoint}, SQS ${sqs.endpoint})${requeued ? `\n  requeued  ${requeued} unfinished job(s) from the last run` : ''}
+  data      ${dataDir}   (S3 ${s3.endpoint}, SQS ${sqs.endpoint})${requeuedLine ? `\n  requeued  ${requeuedLine} from the last run` : ''}
 ${
   noise
     ? `

@@ -3,11 +3,16 @@
  * prints the answer.  npm run submit -- <image> "<question>" [--parent <job id>] [--api <url>] [--key <key>]
  * [--schema <file.json>] (a JSON Schema, or a whole response_format object; prints output.json when there is one)
  * [--json-object] (any JSON object)
+ * Batches: npm run submit -- --batch <requests.jsonl> [--webhook <url>] [--out <results.jsonl>]
+ * [--idempotency-key <key>] submits the file as one batch, shows a progress bar until it ends (Ctrl-C cancels the
+ * batch, a second Ctrl-C exits) and writes the results (default: <file>.results.jsonl); see submit-batch.ts.
  * Defaults: API at http://127.0.0.1:$PORT (8787), key from YI_VL_API_KEY or LOCAL_API_KEY.
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
+import { problemText } from './api-problem.ts';
+import { submitBatch } from './submit-batch.ts';
 
 interface JobView {
   id: string;
@@ -29,12 +34,17 @@ const { values, positionals } = parseArgs({
     'json-object': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     timeout: { type: 'string', default: '600' },
+    batch: { type: 'string' },
+    webhook: { type: 'string' },
+    out: { type: 'string' },
+    'idempotency-key': { type: 'string' },
   },
 });
 
 function usage(message: string): never {
   console.error(
-    `${message}\nusage: npm run submit -- <image> "<question>"   |   npm run submit -- --parent <job id> "<question>"`,
+    `${message}\nusage: npm run submit -- <image> "<question>"   |   npm run submit -- --parent <job id> "<question>"` +
+      '\n       npm run submit -- --batch <requests.jsonl> [--webhook <url>] [--out <results.jsonl>] [--idempotency-key <key>]',
   );
   process.exit(2);
 }
@@ -43,8 +53,10 @@ const api = values.api ?? process.env.YI_VL_API_URL ?? `http://127.0.0.1:${proce
 const key = values.key ?? process.env.YI_VL_API_KEY ?? process.env.LOCAL_API_KEY;
 if (!key) usage('no API key: pass --key or set YI_VL_API_KEY (the local stack prints one)');
 const [imagePath, question] = values.parent ? [undefined, positionals[0]] : positionals;
-if (!question) usage('missing the question');
-if (!values.parent && !imagePath) usage('missing the image path');
+if (!values.batch) {
+  if (!question) usage('missing the question');
+  if (!values.parent && !imagePath) usage('missing the image path');
+} else if (positionals.length > 0 || values.parent) usage('--batch takes the requests file alone');
 
 const auth = { authorization: `Bearer ${key}` };
 
@@ -67,22 +79,6 @@ async function responseFormat(): Promise<unknown> {
       .replace(/[^A-Za-z0-9_-]/g, '_')
       .slice(0, 64) || 'schema';
   return { type: 'json_schema', json_schema: { name, schema: parsed, strict: true } };
-}
-
-async function problemText(res: Response): Promise<string> {
-  const text = await res.text();
-  try {
-    const p = JSON.parse(text) as {
-      title?: string;
-      detail?: string;
-      code?: string;
-      errors?: { path: string; message: string }[];
-    };
-    const fields = (p.errors ?? []).map((e) => `\n  ${e.path}: ${e.message}`).join('');
-    return `${res.status} ${p.title ?? ''}${p.detail ? ` — ${p.detail}` : ''}${p.code ? ` [${p.code}]` : ''}${fields}`;
-  } catch {
-    return `${res.status} ${text.slice(0, 200)}`;
-  }
 }
 
 async function create(): Promise<JobView> {
@@ -116,7 +112,7 @@ async function waitFor(id: string): Promise<JobView> {
   }
 }
 
-try {
+async function submitJob(): Promise<void> {
   const job = await create();
   if (!values.json) console.error(`job ${job.id} accepted`);
   const done = await waitFor(job.id);
@@ -134,6 +130,19 @@ try {
     console.error(`job ${done.status}: ${done.error?.code ?? ''} ${done.error?.message ?? ''}`);
     process.exitCode = 1;
   }
+}
+
+try {
+  if (values.batch)
+    process.exitCode = await submitBatch({
+      api,
+      key,
+      file: values.batch,
+      ...(values.webhook ? { webhook: values.webhook } : {}),
+      ...(values.out ? { out: values.out } : {}),
+      ...(values['idempotency-key'] ? { idempotencyKey: values['idempotency-key'] } : {}),
+    });
+  else await submitJob();
 } catch (err) {
   console.error((err as Error).message);
   process.exitCode = 1;

@@ -23,6 +23,7 @@ export const PLAYGROUND_HTML = `<!doctype html>
   </nav>
 </header>
 <main>
+  <div class="side">
   <form id="ask" class="panel" aria-labelledby="ask-title">
     <h2 id="ask-title">Ask about an image</h2>
     <div class="field">
@@ -64,6 +65,27 @@ export const PLAYGROUND_HTML = `<!doctype html>
     </fieldset>
     <button id="submit" type="submit">Analyze image</button>
   </form>
+
+  <form id="batch" class="panel" aria-labelledby="batch-title">
+    <h2 id="batch-title">Batch</h2>
+    <div class="field">
+      <label for="batch-file">Requests file (JSON Lines)</label>
+      <input id="batch-file" name="requests" type="file" required aria-describedby="batch-file-help"
+        accept=".jsonl,.ndjson,application/x-ndjson,application/jsonl,text/plain">
+      <p id="batch-file-help" class="help">One request per line: <code>custom_id</code>, <code>image_url</code> (https or a base64 <code>data:</code> URL), <code>prompt</code>. Runs behind interactive jobs; uses the API key above.</p>
+    </div>
+    <button id="batch-submit" type="submit">Submit batch</button>
+    <div id="batch-run" class="batch-run" aria-labelledby="batch-title" hidden>
+      <p class="status-line"><span id="batch-status" role="status" aria-live="polite"></span></p>
+      <progress id="batch-progress" max="1" value="0" aria-label="Items ended"></progress>
+      <p id="batch-counts" class="help"></p>
+      <div class="row">
+        <button id="batch-cancel" class="secondary" type="button">Cancel batch</button>
+        <a id="batch-download" hidden>Download results</a>
+      </div>
+    </div>
+  </form>
+  </div>
 
   <div class="results">
     <section id="error" class="error" role="alert" aria-labelledby="error-title" hidden>

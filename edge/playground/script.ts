@@ -1,7 +1,7 @@
 /**
  * The playground script, served as /playground/app.js. Plain browser JavaScript kept as a string (no build step);
  * `String.raw` keeps its backslashes as written. It must contain no backtick and no dollar-brace; a test parses it.
- * One string (about 410 lines) because the browser receives it as one file.
+ * One string (about 520 lines) because the browser receives it as one file.
  */
 export const PLAYGROUND_JS = String.raw`// Yi-VL playground: plain browser JavaScript, no build step, no third-party code.
 const KEY_STORE = 'yi-vl-playground.api-key';
@@ -40,6 +40,15 @@ const el = {
   curl: $('curl'),
   copy: $('copy-curl'),
   copyStatus: $('copy-status'),
+  batch: $('batch'),
+  batchFile: $('batch-file'),
+  batchSubmit: $('batch-submit'),
+  batchRun: $('batch-run'),
+  batchStatus: $('batch-status'),
+  batchProgress: $('batch-progress'),
+  batchCounts: $('batch-counts'),
+  batchCancel: $('batch-cancel'),
+  batchDownload: $('batch-download'),
 };
 
 const state = { busy: false, lastSucceeded: null, originalUrl: null, inputUrl: null, timer: null };
@@ -410,5 +419,119 @@ el.followup.addEventListener('submit', async (e) => {
     { file: null, fields },
   );
   if (job && job.status === 'succeeded') el.followupPrompt.value = '';
+});
+
+// --- batches: one JSON Lines file, followed with long polls until it ends, results offered as a download ---
+const BATCH_ENDED = ['completed', 'canceled'];
+const BATCH_WAIT_SECONDS = 10;
+const batchState = { id: null, busy: false, resultsUrl: null };
+
+function renderBatch(batch) {
+  const c = batch.counts;
+  const ended = c.succeeded + c.failed + c.canceled;
+  el.batchProgress.max = Math.max(c.total, 1);
+  el.batchProgress.value = ended;
+  const status = 'Batch ' + batch.id + ': ' + batch.status;
+  if (el.batchStatus.textContent !== status) el.batchStatus.textContent = status;
+  el.batchCounts.textContent =
+    ended + ' of ' + c.total + ' ended · ' + c.succeeded + ' succeeded · ' + c.failed + ' failed · ' + c.running +
+    ' running · ' + c.queued + ' queued' + (c.canceled ? ' · ' + c.canceled + ' canceled' : '');
+  el.batchCancel.disabled = BATCH_ENDED.includes(batch.status) || batch.status === 'canceling';
+}
+function setBatchBusy(busy) {
+  batchState.busy = busy;
+  el.batchSubmit.disabled = busy;
+  el.batchRun.setAttribute('aria-busy', String(busy));
+}
+function clearBatchDownload() {
+  if (batchState.resultsUrl) URL.revokeObjectURL(batchState.resultsUrl);
+  batchState.resultsUrl = null;
+  el.batchDownload.hidden = true;
+  el.batchDownload.removeAttribute('href');
+}
+// The results need the Bearer header, so they are fetched here and offered as a blob download.
+async function offerResults(batch) {
+  const res = await fetch('/v1/batches/' + encodeURIComponent(batch.id) + '/results', {
+    headers: authHeaders(),
+    cache: 'no-store',
+  });
+  if (!res.ok) return showError(await problemOf(res));
+  const blob = await res.blob();
+  const lines = (await blob.text()).split('\n').filter(Boolean).length;
+  clearBatchDownload();
+  batchState.resultsUrl = URL.createObjectURL(new Blob([blob], { type: 'application/x-ndjson' }));
+  el.batchDownload.href = batchState.resultsUrl;
+  el.batchDownload.download = batch.id + '.results.jsonl';
+  el.batchDownload.textContent = 'Download results (' + lines + (lines === 1 ? ' line)' : ' lines)');
+  el.batchDownload.hidden = false;
+}
+
+el.batch.addEventListener('submit', async (e) => {
+  e.preventDefault();
+  if (batchState.busy) return;
+  clearError();
+  const file = el.batchFile.files && el.batchFile.files[0];
+  if (!el.key.value.trim()) return missing('API key', 'Paste an API key (yvl_…) first.');
+  if (!file) return missing('requests file', 'Choose a JSON Lines file with one request per line.');
+  const form = new FormData();
+  form.set('requests', file, file.name || 'requests.jsonl');
+  setBatchBusy(true);
+  clearBatchDownload();
+  batchState.id = null;
+  el.batchRun.hidden = false;
+  el.batchCancel.disabled = true;
+  el.batchStatus.textContent = 'Submitting…';
+  el.batchCounts.textContent = '';
+  el.batchProgress.value = 0;
+  try {
+    const res = await fetch('/v1/batches', { method: 'POST', headers: authHeaders(), body: form });
+    if (!res.ok) {
+      showError(await problemOf(res));
+      el.batchStatus.textContent = 'Not submitted';
+      return;
+    }
+    let batch = await res.json();
+    batchState.id = batch.id;
+    while (true) {
+      renderBatch(batch);
+      if (BATCH_ENDED.includes(batch.status)) break;
+      const poll = await fetch('/v1/batches/' + encodeURIComponent(batch.id), {
+        headers: { ...authHeaders(), prefer: 'wait=' + BATCH_WAIT_SECONDS },
+        cache: 'no-store',
+      });
+      if (!poll.ok) {
+        showError(await problemOf(poll));
+        el.batchStatus.textContent = 'Status unknown: batch ' + batch.id + ' is still ' + batch.status + ' as far as we know';
+        return;
+      }
+      batch = await poll.json();
+    }
+    await offerResults(batch);
+  } catch (err) {
+    showError(networkProblem(err));
+    el.batchStatus.textContent = 'Connection lost';
+  } finally {
+    setBatchBusy(false);
+  }
+});
+
+el.batchCancel.addEventListener('click', async () => {
+  if (!batchState.id) return;
+  el.batchCancel.disabled = true;
+  try {
+    const res = await fetch('/v1/batches/' + encodeURIComponent(batchState.id) + '/cancel', {
+      method: 'POST',
+      headers: authHeaders(),
+    });
+    if (!res.ok) {
+      showError(await problemOf(res));
+      return;
+    }
+    // The long poll picks up the rest; show "canceling" now.
+    renderBatch(await res.json());
+  } catch (err) {
+    showError(networkProblem(err));
+    el.batchCancel.disabled = false;
+  }
 });
 `;

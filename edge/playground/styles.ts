@@ -18,6 +18,10 @@ main{max-width:64rem;margin:0 auto;padding:1rem;display:grid;gap:1.25rem;grid-te
 form{display:grid;gap:.75rem;grid-template-columns:minmax(0,1fr)}
 label,legend{font-weight:600}
 .field{display:grid;gap:.25rem;grid-template-columns:minmax(0,1fr)}
+.side{display:grid;gap:1.25rem;min-width:0;grid-template-columns:minmax(0,1fr)}
+.batch-run{display:grid;gap:.5rem}
+progress{width:100%;height:1rem;accent-color:var(--accent)}
+#batch-counts{font-variant-numeric:tabular-nums}
 .results{display:grid;gap:1rem;min-width:0;grid-template-columns:minmax(0,1fr)}
 .help{margin:0;color:var(--muted);font-size:.875rem}
 input,textarea,button{font:inherit;max-width:100%;min-width:0}

@@ -15,17 +15,19 @@ export interface ObjectAccess {
 }
 
 export const EDGE_OBJECT_ACCESS: ObjectAccess = {
-  read: ['inputs', 'jobs', 'idempotency', 'usage', 'events', 'cancel'],
-  write: ['inputs', 'jobs', 'idempotency', 'events', 'cancel'],
+  read: ['inputs', 'jobs', 'idempotency', 'usage', 'events', 'cancel', 'batches', 'batch-files'],
+  write: ['inputs', 'jobs', 'idempotency', 'events', 'cancel', 'batches', 'batch-files'],
   // An idempotency claim whose request failed is released so that a retry can proceed.
   delete: ['idempotency'],
 };
 
 export const WORKER_OBJECT_ACCESS: ObjectAccess = {
-  read: ['inputs', 'cancel', 'jobs', 'usage'],
-  write: ['jobs', 'usage', 'events'],
-  // A usage record written before a lost job-record race is withdrawn.
-  delete: ['usage'],
+  read: ['inputs', 'cancel', 'jobs', 'usage', 'batches', 'batch-files'],
+  // `inputs`: a batch item's image is stored and prepared by the worker (the batch intake stores a data: URL's
+  // bytes, the item's run writes the 448×448 model input); `batches`/`batch-files`: item states, the results file.
+  write: ['inputs', 'jobs', 'usage', 'events', 'batches', 'batch-files'],
+  // A usage record written before a lost job-record race is withdrawn; a batch item's stored upload once prepared.
+  delete: ['usage', 'inputs'],
 };
 
 export const QUEUE_ACTIONS = {
@@ -38,6 +40,7 @@ export interface DataPlane {
   bucket: s3.IBucket;
   jobQueue: sqs.IQueue;
   jobDlq: sqs.IQueue;
+  batchQueue: sqs.IQueue;
   webhookQueue: sqs.IQueue;
 }
 
@@ -62,9 +65,9 @@ export function edgeStatements(plane: DataPlane): iam.PolicyStatement[] {
   return [
     ...objectStatements(plane.bucket, EDGE_OBJECT_ACCESS),
     new iam.PolicyStatement({
-      sid: 'EnqueueJobsAndWebhooks',
+      sid: 'EnqueueJobsBatchesAndWebhooks',
       actions: [...QUEUE_ACTIONS.send],
-      resources: [plane.jobQueue.queueArn, plane.webhookQueue.queueArn],
+      resources: [plane.jobQueue.queueArn, plane.batchQueue.queueArn, plane.webhookQueue.queueArn],
     }),
     // Backpressure: the edge answers 429 when the job queue is deeper than MAX_QUEUE_DEPTH.
     new iam.PolicyStatement({
@@ -88,6 +91,12 @@ export function workerStatements(plane: DataPlane, model: ModelLocation): iam.Po
       sid: 'ConsumeJobsAndSweepDeadLetters',
       actions: [...QUEUE_ACTIONS.consume],
       resources: [plane.jobQueue.queueArn, plane.jobDlq.queueArn],
+    }),
+    // The batch intake sends the items' job messages (and its own continuation) onto the queue it consumes.
+    new iam.PolicyStatement({
+      sid: 'ConsumeAndFeedBatches',
+      actions: [...QUEUE_ACTIONS.send, ...QUEUE_ACTIONS.consume],
+      resources: [plane.batchQueue.queueArn],
     }),
     new iam.PolicyStatement({
       sid: 'DeliverWebhooks',

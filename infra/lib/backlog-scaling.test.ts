@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { backlogSteps, capacityFor } from './backlog-scaling.ts';
+import { backlogExpression, backlogSteps, capacityFor } from './backlog-scaling.ts';
 
 describe('backlogSteps', () => {
   test('one step per capacity: ceil(backlog / jobsPerWorker), capped at maxWorkers', () => {
@@ -53,5 +53,16 @@ describe('backlogSteps', () => {
 
   test('rejects an impossible plan', () => {
     assert.throws(() => backlogSteps({ jobsPerWorker: 1, minWorkers: 3, maxWorkers: 2 }));
+  });
+});
+
+describe('backlogExpression', () => {
+  test('sums visible and in-flight messages of every queue, each filled with 0 when the queue publishes nothing', () => {
+    assert.equal(
+      backlogExpression(['jobs', 'batch']),
+      'FILL(jobs_visible, 0) + FILL(jobs_inflight, 0) + FILL(batch_visible, 0) + FILL(batch_inflight, 0)',
+    );
+    assert.throws(() => backlogExpression([]), /at least one queue/);
+    assert.throws(() => backlogExpression(['Jobs-1']), /bad queue name/);
   });
 });

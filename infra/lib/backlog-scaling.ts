@@ -47,6 +47,13 @@ export function backlogSteps(plan: BacklogPlan): BacklogStep[] {
   return steps;
 }
 
+/** `FILL(jobs_visible, 0) + FILL(jobs_inflight, 0) + …`: the metric-math sum over the named queues. */
+export function backlogExpression(queueNames: readonly string[]): string {
+  if (queueNames.length === 0) throw new Error('backlog scaling needs at least one queue');
+  for (const name of queueNames) if (!/^[a-z][a-z0-9]*$/.test(name)) throw new Error(`bad queue name: ${name}`);
+  return queueNames.flatMap((n) => [`FILL(${n}_visible, 0)`, `FILL(${n}_inflight, 0)`]).join(' + ');
+}
+
 /** The capacity the step table gives for a backlog (0 backlog: the scale-in alarm sets minWorkers). */
 export function capacityFor(steps: BacklogStep[], backlog: number, minWorkers: number): number {
   if (backlog <= 0) return minWorkers;
@@ -57,14 +64,17 @@ export function capacityFor(steps: BacklogStep[], backlog: number, minWorkers: n
 
 export interface BacklogScalingProps extends BacklogPlan {
   target: appscaling.ScalableTarget;
-  queue: sqs.IQueue;
+  /** The queues whose messages make up the backlog, by a short lowercase name (the metric ids derive from it). */
+  queues: Record<string, sqs.IQueue>;
   /** Minutes of an empty backlog before capacity returns to minWorkers. */
   scaleInAfterIdleMinutes: number;
 }
 
 /**
- * Scales a service on its queue's backlog per worker, from and to zero. Backlog = visible + in-flight messages, so
- * jobs being processed keep their worker. Target tracking cannot start from zero tasks (backlog per task is
+ * Scales a service on its queues' backlog per worker, from and to zero. Backlog = visible + in-flight messages summed
+ * over the queues (the job queue and the batch queue: batch items wait for capacity too), so jobs being processed
+ * keep their worker. Each series is FILLed with 0, because SQS stops publishing for an idle queue and a sum over a
+ * missing series would have no value. Target tracking cannot start from zero tasks (backlog per task is
  * undefined), hence step scaling with exact capacities driven by two alarms:
  * - backlog ≥ 1: capacity follows the step table (re-evaluated each minute while the alarm stays in ALARM);
  * - backlog = 0 (or no data: SQS stops publishing for idle queues) for N minutes: back to minWorkers.
@@ -78,13 +88,21 @@ export class BacklogScaling extends Construct {
   constructor(scope: Construct, id: string, props: BacklogScalingProps) {
     super(scope, id);
     const period = Duration.minutes(1);
+    const usingMetrics: Record<string, cloudwatch.IMetric> = {};
+    for (const [name, queue] of Object.entries(props.queues)) {
+      usingMetrics[`${name}_visible`] = queue.metricApproximateNumberOfMessagesVisible({
+        period,
+        statistic: 'Maximum',
+      });
+      usingMetrics[`${name}_inflight`] = queue.metricApproximateNumberOfMessagesNotVisible({
+        period,
+        statistic: 'Maximum',
+      });
+    }
     this.backlog = new cloudwatch.MathExpression({
-      expression: 'visible + inflight',
-      usingMetrics: {
-        visible: props.queue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
-        inflight: props.queue.metricApproximateNumberOfMessagesNotVisible({ period, statistic: 'Maximum' }),
-      },
-      label: 'job backlog (visible + in flight)',
+      expression: backlogExpression(Object.keys(props.queues)),
+      usingMetrics,
+      label: 'backlog (visible + in flight, all queues)',
       period,
     });
     this.steps = backlogSteps(props);

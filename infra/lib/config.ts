@@ -56,6 +56,12 @@ export const DeploymentConfigSchema = z
     scaleInAfterIdleMinutes: int(15, 1, 1440),
     /** Alarm when the oldest job has waited this long. */
     oldestJobAgeAlarmSeconds: int(900, 60, 1_209_600),
+    /**
+     * Alarm when the oldest batch-queue message has waited this long. Batch items wait behind interactive jobs by
+     * design, so this is far longer than the job queue's; keep it below the edge's BATCH_COMPLETION_WINDOW_SECONDS
+     * (24 h by default), after which waiting items fail.
+     */
+    oldestBatchAgeAlarmSeconds: int(21_600, 60, 1_209_600),
     /** Alarm when the oldest webhook delivery has waited this long (deliveries retry with backoff). */
     oldestWebhookAgeAlarmSeconds: int(3600, 60, 1_209_600),
     /** Where the converted model lives; the worker pulls it into MODEL_DIR at start. Default: `models/` in the data bucket. */

@@ -46,6 +46,8 @@ export interface GpuWorkersProps {
   scaleInAfterIdleMinutes: number;
   logRetentionDays: number;
   jobQueue: sqs.IQueue;
+  /** Batch items count toward the backlog the service scales on. */
+  batchQueue: sqs.IQueue;
   environment: Record<string, string>;
   secrets: Record<string, secretsmanager.ISecret>;
   statements: iam.PolicyStatement[];
@@ -179,7 +181,7 @@ export class GpuWorkers extends Construct {
     target.node.addDependency(this.service);
     this.scaling = new BacklogScaling(this, 'BacklogScaling', {
       target,
-      queue: props.jobQueue,
+      queues: { jobs: props.jobQueue, batch: props.batchQueue },
       jobsPerWorker: props.jobsPerWorker,
       minWorkers: props.minWorkers,
       maxWorkers: props.maxWorkers,

@@ -9,16 +9,19 @@ import { Construct } from 'constructs';
 export interface QueueAlarmsProps {
   jobQueue: sqs.IQueue;
   jobDlq: sqs.IQueue;
+  batchQueue: sqs.IQueue;
   webhookQueue: sqs.IQueue;
   webhookDlq: sqs.IQueue;
   oldestJobAgeAlarmSeconds: number;
+  oldestBatchAgeAlarmSeconds: number;
   oldestWebhookAgeAlarmSeconds: number;
   alarmEmail?: string;
 }
 
 /**
  * Operator alarms, all sent to one SNS topic: any message in a DLQ (a job that failed every receive, a webhook that
- * never got through) and queues whose oldest message is older than the limit (workers missing or stuck).
+ * never got through) and queues whose oldest message is older than the limit (workers missing or stuck; the batch
+ * queue's limit is hours, since its items wait behind interactive jobs).
  */
 export class QueueAlarms extends Construct {
   readonly topic: sns.Topic;
@@ -51,6 +54,7 @@ export class QueueAlarms extends Construct {
     dlqDepth('JobDlqDepth', props.jobDlq, 'A job');
     dlqDepth('WebhookDlqDepth', props.webhookDlq, 'A webhook delivery');
     oldestAge('OldestJobAge', props.jobQueue, props.oldestJobAgeAlarmSeconds, 'queued job');
+    oldestAge('OldestBatchItemAge', props.batchQueue, props.oldestBatchAgeAlarmSeconds, 'batch item or intake');
     oldestAge('OldestWebhookAge', props.webhookQueue, props.oldestWebhookAgeAlarmSeconds, 'webhook delivery');
   }
 

@@ -12,11 +12,14 @@ export interface JobQueuesProps {
 
 /**
  * The job queue and the webhook delivery queue, each with a dead-letter queue (redrive after `maxReceiveCount`),
- * SSE-SQS encryption and a TLS-only queue policy. Names follow scripts/local-services/provision.ts.
+ * SSE-SQS encryption and a TLS-only queue policy, and the batch queue (each batch's intake message and its items' job
+ * messages, taken by workers only when the job queue is empty), which dead-letters into the job DLQ: the DLQ sweeper
+ * fails a job whichever queue it came from. Names follow scripts/local-services/provision.ts.
  */
 export class JobQueues extends Construct {
   readonly jobQueue: sqs.Queue;
   readonly jobDlq: sqs.Queue;
+  readonly batchQueue: sqs.Queue;
   readonly webhookQueue: sqs.Queue;
   readonly webhookDlq: sqs.Queue;
 
@@ -40,6 +43,15 @@ export class JobQueues extends Construct {
       receiveMessageWaitTime: Duration.seconds(20),
       deadLetterQueue: { queue: this.jobDlq, maxReceiveCount: props.maxReceiveCount },
     });
+    this.batchQueue = new sqs.Queue(this, 'BatchQueue', {
+      ...common,
+      queueName: `${props.stage}-jobs-batch`,
+      visibilityTimeout: Duration.seconds(props.jobVisibilityTimeoutSeconds),
+      // Batch items may wait behind interactive traffic for their whole completion window (up to 14 days).
+      retentionPeriod: Duration.days(14),
+      receiveMessageWaitTime: Duration.seconds(20),
+      deadLetterQueue: { queue: this.jobDlq, maxReceiveCount: props.maxReceiveCount },
+    });
     this.webhookQueue = new sqs.Queue(this, 'WebhookQueue', {
       ...common,
       queueName: `${props.stage}-webhooks`,
@@ -48,15 +60,15 @@ export class JobQueues extends Construct {
       receiveMessageWaitTime: Duration.seconds(20),
       deadLetterQueue: { queue: this.webhookDlq, maxReceiveCount: props.webhookMaxReceiveCount },
     });
-    for (const [source, target] of [
-      [`${props.stage}-jobs`, this.jobDlq],
-      [`${props.stage}-webhooks`, this.webhookDlq],
+    for (const [sources, target] of [
+      [[`${props.stage}-jobs`, `${props.stage}-jobs-batch`], this.jobDlq],
+      [[`${props.stage}-webhooks`], this.webhookDlq],
     ] as const) {
-      // Only its own source queue may dead-letter into a DLQ. The ARN is built from the name: referencing the source
-      // queue's attribute would make a cycle (the source's redrive policy already references the DLQ).
+      // Only its own source queues may dead-letter into a DLQ. The ARNs are built from the names: referencing the
+      // source queues' attributes would make a cycle (their redrive policies already reference the DLQ).
       const cfn = target.node.defaultChild as sqs.CfnQueue;
-      const sourceArn = Stack.of(this).formatArn({ service: 'sqs', resource: source });
-      cfn.redriveAllowPolicy = { redrivePermission: 'byQueue', sourceQueueArns: [sourceArn] };
+      const sourceQueueArns = sources.map((resource) => Stack.of(this).formatArn({ service: 'sqs', resource }));
+      cfn.redriveAllowPolicy = { redrivePermission: 'byQueue', sourceQueueArns };
     }
   }
 }

@@ -66,7 +66,7 @@ describe('YiVlStack (CDK synth)', () => {
   test('has the data plane, edge, GPU service and alarms', () => {
     const t = base.template;
     t.resourceCountIs('AWS::S3::Bucket', 1);
-    t.resourceCountIs('AWS::SQS::Queue', 4);
+    t.resourceCountIs('AWS::SQS::Queue', 5);
     t.resourceCountIs('AWS::Lambda::Url', 1);
     t.resourceCountIs('AWS::ECS::Service', 1);
     t.resourceCountIs('AWS::ECS::CapacityProvider', 1);
@@ -143,14 +143,27 @@ describe('YiVlStack (CDK synth)', () => {
       RedrivePolicy: { maxReceiveCount: 50, deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(q.webhookDlq), 'Arn'] } },
     });
     t.hasResourceProperties('AWS::SQS::Queue', {
+      QueueName: 'yi-vl-jobs-batch',
+      RedrivePolicy: { maxReceiveCount: 7, deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(q.jobDlq), 'Arn'] } },
+      MessageRetentionPeriod: 14 * 86_400,
+    });
+    t.hasResourceProperties('AWS::SQS::Queue', {
       QueueName: 'yi-vl-jobs-dlq',
       RedriveAllowPolicy: Match.objectLike({ redrivePermission: 'byQueue' }),
     });
+    // The job DLQ accepts dead letters from both the job queue and the batch queue, and from nothing else.
+    const [, jobDlq] = resourcesOf(base.json, 'AWS::SQS::Queue').find(([id]) => id === logicalId(q.jobDlq))!;
+    const sources = JSON.stringify(
+      (jobDlq.Properties!.RedriveAllowPolicy as { sourceQueueArns: unknown[] }).sourceQueueArns,
+    );
+    assert.match(sources, /:yi-vl-jobs"/);
+    assert.match(sources, /:yi-vl-jobs-batch"/);
+    assert.equal((jobDlq.Properties!.RedriveAllowPolicy as { sourceQueueArns: unknown[] }).sourceQueueArns.length, 2);
     for (const [, queue] of resourcesOf(base.json, 'AWS::SQS::Queue')) {
       assert.equal(queue.Properties!.SqsManagedSseEnabled, true);
     }
     const policies = resourcesOf(base.json, 'AWS::SQS::QueuePolicy');
-    assert.equal(policies.length, 4);
+    assert.equal(policies.length, 5);
     for (const [, policy] of policies) {
       assert.match(JSON.stringify(policy.Properties!.PolicyDocument), /"aws:SecureTransport":"false"/);
     }
@@ -191,13 +204,20 @@ describe('YiVlStack (CDK synth)', () => {
     });
   }
 
-  test('access table: the edge never writes usage, the worker never writes inputs', () => {
+  test('access table: the edge never writes usage; both read and write batches and their files', () => {
     assert.ok(!EDGE_OBJECT_ACCESS.write.includes('usage'));
-    assert.ok(!WORKER_OBJECT_ACCESS.write.includes('inputs'));
+    for (const access of [EDGE_OBJECT_ACCESS, WORKER_OBJECT_ACCESS]) {
+      for (const kind of ['batches', 'batch-files'] as const) {
+        assert.ok(access.read.includes(kind) && access.write.includes(kind), kind);
+        assert.ok(!access.delete.includes(kind), `${kind} is never deleted`);
+      }
+    }
+    // Only what the worker itself stores for batch items (the image it prepares) may it write or delete under inputs/.
+    assert.ok(WORKER_OBJECT_ACCESS.write.includes('inputs') && !WORKER_OBJECT_ACCESS.write.includes('idempotency'));
     for (const kind of [...EDGE_OBJECT_ACCESS.read, ...WORKER_OBJECT_ACCESS.write]) assert.ok(KEY_KINDS.includes(kind));
   });
 
-  test('queue permissions: edge sends and reads depth; worker consumes jobs and its DLQ, sends webhooks', () => {
+  test('queue permissions: edge sends and reads depth; worker consumes jobs, batches and the DLQ, sends webhooks', () => {
     const q = base.stack.queues;
     const arn = (queue: typeof q.jobQueue) => JSON.stringify({ 'Fn::GetAtt': [logicalId(queue), 'Arn'] });
     const actionsOn = (statements: Statement[], queue: typeof q.jobQueue) =>
@@ -217,6 +237,14 @@ describe('YiVlStack (CDK synth)', () => {
     assert.ok(actionsOn(worker, q.jobDlq).includes('sqs:ReceiveMessage'));
     assert.ok(actionsOn(worker, q.webhookQueue).includes('sqs:SendMessage'));
     assert.deepEqual(actionsOn(worker, q.webhookDlq), []);
+    assert.deepEqual(actionsOn(edge, q.batchQueue), ['sqs:SendMessage']);
+    assert.deepEqual(actionsOn(worker, q.batchQueue), [
+      'sqs:ChangeMessageVisibility',
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+      'sqs:ReceiveMessage',
+      'sqs:SendMessage',
+    ]);
   });
 
   test('edge: Lambda on Node 22 behind a Function URL; secrets referenced by ARN, never inlined', () => {
@@ -231,6 +259,7 @@ describe('YiVlStack (CDK synth)', () => {
     assert.equal(env.WEBHOOK_SIGNING_KEY, undefined);
     assert.doesNotMatch(JSON.stringify(base.json), /resolve:secretsmanager/);
     assert.ok(['S3_BUCKET', 'JOB_QUEUE_URL', 'WEBHOOK_QUEUE_URL'].every((k) => k in env));
+    assert.deepEqual(env.BATCH_QUEUE_URL, { Ref: logicalId(base.stack.queues.batchQueue) });
   });
 
   test('worker task: one GPU, secret from Secrets Manager, health check, redrive count shared with the queue', () => {
@@ -247,6 +276,7 @@ describe('YiVlStack (CDK synth)', () => {
     assert.equal(env.MAX_RECEIVE_COUNT, '7');
     assert.ok(Number(env.SHUTDOWN_GRACE_SECONDS) < Number(container.StopTimeout));
     assert.ok('JOB_DLQ_URL' in env && 'MODEL_S3_URI' in env && 'MODEL_DIR' in env);
+    assert.deepEqual(env.BATCH_QUEUE_URL, { Ref: logicalId(base.stack.queues.batchQueue) });
   });
 
   test('scales on backlog per worker from zero, with a step per capacity', () => {
@@ -273,11 +303,25 @@ describe('YiVlStack (CDK synth)', () => {
     t.hasResourceProperties('AWS::CloudWatch::Alarm', {
       ComparisonOperator: 'GreaterThanThreshold',
       Threshold: 0,
-      Metrics: Match.arrayWith([Match.objectLike({ Expression: 'visible + inflight' })]),
+      Metrics: Match.arrayWith([
+        Match.objectLike({
+          Expression:
+            'FILL(jobs_visible, 0) + FILL(jobs_inflight, 0) + FILL(batch_visible, 0) + FILL(batch_inflight, 0)',
+        }),
+      ]),
     });
+    // The backlog reads both queues' visible and in-flight counts.
+    const [, backlogAlarm] = resourcesOf(base.json, 'AWS::CloudWatch::Alarm').find(([, a]) =>
+      JSON.stringify(a.Properties!.Metrics ?? []).includes('FILL('),
+    )!;
+    const q = base.stack.queues;
+    for (const queue of [q.jobQueue, q.batchQueue]) {
+      const on = JSON.stringify(backlogAlarm.Properties!.Metrics).split(`"${logicalId(queue)}"`).length - 1;
+      assert.equal(on, 2, 'visible and in-flight of each queue');
+    }
   });
 
-  test('alarms on both DLQs and on the oldest message of both queues', () => {
+  test('alarms on both DLQs and on the oldest message of the job, batch and webhook queues', () => {
     const alarms = resourcesOf(base.json, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties ?? {});
     const on = (metric: string, queue: { node: { defaultChild?: unknown } }) =>
       alarms.filter((a) => a.MetricName === metric && JSON.stringify(a.Dimensions).includes(`"${logicalId(queue)}"`))
@@ -287,6 +331,14 @@ describe('YiVlStack (CDK synth)', () => {
     assert.equal(on('ApproximateNumberOfMessagesVisible', q.webhookDlq), 1);
     assert.equal(on('ApproximateAgeOfOldestMessage', q.jobQueue), 1);
     assert.equal(on('ApproximateAgeOfOldestMessage', q.webhookQueue), 1);
+    assert.equal(on('ApproximateAgeOfOldestMessage', q.batchQueue), 1);
+    const threshold = (queue: typeof q.jobQueue) =>
+      alarms.find(
+        (a) =>
+          a.MetricName === 'ApproximateAgeOfOldestMessage' &&
+          JSON.stringify(a.Dimensions).includes(`"${logicalId(queue)}"`),
+      )!.Threshold as number;
+    assert.ok(threshold(q.batchQueue) > threshold(q.jobQueue), 'batch items wait longer by design');
     assert.ok(alarms.filter((a) => a.MetricName).every((a) => (a.AlarmActions as unknown[]).length === 1));
   });
 

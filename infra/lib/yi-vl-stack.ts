@@ -38,6 +38,7 @@ export class YiVlStack extends Stack {
       bucket: this.data.bucket,
       jobQueue: this.queues.jobQueue,
       jobDlq: this.queues.jobDlq,
+      batchQueue: this.queues.batchQueue,
       webhookQueue: this.queues.webhookQueue,
     };
 
@@ -64,6 +65,7 @@ export class YiVlStack extends Stack {
       S3_BUCKET: this.data.bucket.bucketName,
       S3_CONDITIONAL_WRITES: 'native',
       JOB_QUEUE_URL: this.queues.jobQueue.queueUrl,
+      BATCH_QUEUE_URL: this.queues.batchQueue.queueUrl,
       WEBHOOK_QUEUE_URL: this.queues.webhookQueue.queueUrl,
       LOG_LEVEL: c.logLevel,
     };
@@ -90,6 +92,7 @@ export class YiVlStack extends Stack {
       scaleInAfterIdleMinutes: c.scaleInAfterIdleMinutes,
       logRetentionDays: c.logRetentionDays,
       jobQueue: this.queues.jobQueue,
+      batchQueue: this.queues.batchQueue,
       environment: {
         ...shared,
         JOB_DLQ_URL: this.queues.jobDlq.queueUrl,
@@ -106,6 +109,7 @@ export class YiVlStack extends Stack {
 
     new CfnOutput(this, 'BucketName', { value: this.data.bucket.bucketName });
     new CfnOutput(this, 'JobQueueUrl', { value: this.queues.jobQueue.queueUrl });
+    new CfnOutput(this, 'BatchQueueUrl', { value: this.queues.batchQueue.queueUrl });
     new CfnOutput(this, 'WebhookQueueUrl', { value: this.queues.webhookQueue.queueUrl });
     new CfnOutput(this, 'ApiKeysSecretArn', { value: this.apiKeys.secretArn });
     new CfnOutput(this, 'ModelS3Uri', { value: modelUri });

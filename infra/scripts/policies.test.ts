@@ -25,11 +25,18 @@ describe('policiesFor', () => {
     assert.ok(!resources(edge).some((r) => r.includes('acme-models')));
     assert.ok(resources(worker).includes('arn:aws:s3:::acme-models/yi-vl/6b/*'));
     assert.ok(resources(worker).includes('arn:aws:sqs:eu-west-1:123456789012:yi-vl-jobs-dlq'));
+    for (const doc of [edge, worker]) {
+      assert.ok(resources(doc).includes('arn:aws:sqs:eu-west-1:123456789012:yi-vl-jobs-batch'));
+      assert.ok(resources(doc).includes('arn:aws:s3:::acme-yi-vl/batches/*'));
+    }
     const put = worker.Statement.find((s) => s.Sid === 'WriteObjects');
     assert.deepEqual(put?.Resource, [
+      'arn:aws:s3:::acme-yi-vl/inputs/*',
       'arn:aws:s3:::acme-yi-vl/jobs/*',
       'arn:aws:s3:::acme-yi-vl/usage/*',
       'arn:aws:s3:::acme-yi-vl/events/*',
+      'arn:aws:s3:::acme-yi-vl/batches/*',
+      'arn:aws:s3:::acme-yi-vl/batch-files/*',
     ]);
   });
 

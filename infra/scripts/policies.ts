@@ -43,6 +43,7 @@ export function policiesFor(target: PolicyTarget): { edge: PolicyDocument; worke
     bucket,
     jobQueue: queue(`${stage}-jobs`),
     jobDlq: queue(`${stage}-jobs-dlq`),
+    batchQueue: queue(`${stage}-jobs-batch`),
     webhookQueue: queue(`${stage}-webhooks`),
   };
   const model = target.modelUri ? parseS3Uri(target.modelUri) : { bucket: target.bucket, prefix: DEFAULT_MODEL_PREFIX };

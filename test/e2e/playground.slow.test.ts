@@ -1,10 +1,11 @@
 /**
  * The playground in a real browser: the local stack (embedded S3/SQS, the edge, one CPU worker with the tiny
  * random-weight Yi-VL) and Debian's headless Chromium driven by playwright-core. Upload → status → answer → the model
- * input beside the original → follow-up → copy curl → an invalid file's problem. Screenshots go to test-artifacts/.
+ * input beside the original → follow-up → copy curl → an invalid file's problem → a batch file followed to its end and
+ * its results downloaded → a batch file with a bad line. Screenshots go to test-artifacts/.
  */
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -36,8 +37,9 @@ describe('playground in headless Chromium on the local stack', { skip: skip ?? f
     page = await browser.context.newPage();
     page.setDefaultTimeout(15_000);
     page.on('console', (m) => {
-      // The 415 of the invalid-file step is expected; anything else (CSP violations included) is not.
-      if (m.type() === 'error' && !/status of 415/.test(m.text())) consoleErrors.push(m.text());
+      // The 415 of the invalid-file step and the 422 of the bad batch file are expected; anything else (CSP
+      // violations included) is not.
+      if (m.type() === 'error' && !/status of (?:415|422)/.test(m.text())) consoleErrors.push(m.text());
     });
     page.on('pageerror', (err) => consoleErrors.push(String(err)));
   });
@@ -182,6 +184,75 @@ describe('playground in headless Chromium on the local stack', { skip: skip ?? f
     assert.equal(await page.locator('#steps [aria-current], #steps .done').count(), 0);
     assert.equal(await page.locator('#model-input').isVisible(), false, 'no model input for a refused upload');
     await shot('invalid-file');
+  });
+
+  test('a batch file: progress to the end, then its results as a download', async () => {
+    const image = `data:image/png;base64,${(await scenePng()).toString('base64')}`;
+    const lines = ['house-1', 'house-2'].map((custom_id) =>
+      JSON.stringify({ custom_id, image_url: image, prompt: 'What is in this picture?', max_new_tokens: 8 }),
+    );
+    await page.getByLabel('Requests file (JSON Lines)', { exact: true }).setInputFiles({
+      name: 'requests.jsonl',
+      mimeType: 'application/x-ndjson',
+      buffer: Buffer.from(`${lines.join('\n')}\n`),
+    });
+    await page.getByRole('button', { name: 'Submit batch' }).click();
+    const download = page.locator('#batch-download');
+    await download.waitFor({ state: 'visible', timeout: 90_000 });
+    const status = (await page.locator('#batch-status').textContent()) ?? '';
+    const id = /^Batch (batch_\S+): completed$/.exec(status)?.[1];
+    assert.ok(id, status);
+    assert.equal(
+      await page.locator('#batch-counts').textContent(),
+      '2 of 2 ended · 2 succeeded · 0 failed · 0 running · 0 queued',
+    );
+    assert.equal(await page.locator('#batch-progress').evaluate((p: HTMLProgressElement) => p.value / p.max), 1);
+    assert.equal(await page.locator('#batch-cancel').isDisabled(), true);
+
+    // The download is the API's results file, byte for byte, one line per item in input order.
+    const [file] = await Promise.all([page.waitForEvent('download'), download.click()]);
+    assert.equal(file.suggestedFilename(), `${id}.results.jsonl`);
+    const downloaded = await readFile((await file.path())!, 'utf8');
+    const res = await fetch(`${stack.base}/v1/batches/${id}/results`, {
+      headers: { authorization: `Bearer ${apiKey}` },
+    });
+    assert.equal(res.headers.get('batch-results'), 'complete');
+    assert.equal(downloaded, await res.text());
+    const results = downloaded
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { custom_id: string; job_id: string; status: string; output: { text: string } });
+    assert.deepEqual(
+      results.map((r) => [r.custom_id, r.status]),
+      [
+        ['house-1', 'succeeded'],
+        ['house-2', 'succeeded'],
+      ],
+    );
+    const job = (await api(`/v1/jobs/${results[0]!.job_id}`)) as { batch_id: string; custom_id: string };
+    assert.deepEqual([job.batch_id, job.custom_id], [id, 'house-1']);
+    assert.equal(await download.textContent(), 'Download results (2 lines)');
+    await shot('batch');
+  });
+
+  test('a batch file with a bad line is refused with the line and field named', async () => {
+    await page.getByLabel('Requests file (JSON Lines)', { exact: true }).setInputFiles({
+      name: 'bad.jsonl',
+      mimeType: 'application/x-ndjson',
+      buffer: Buffer.from(
+        '{"custom_id":"a","image_url":"https://example.com/a.png","prompt":"hi"}\n{"prompt":"no id"}\n',
+      ),
+    });
+    await page.getByRole('button', { name: 'Submit batch' }).click();
+    await page.getByRole('alert').waitFor();
+    assert.equal(await page.locator('#batch-status').textContent(), 'Not submitted');
+    assert.equal(await page.locator('#batch-download').isVisible(), false);
+    const errors = await page.locator('#error-list li').allTextContents();
+    assert.ok(
+      errors.some((e) => e.startsWith('requests[2].custom_id: ')),
+      errors.join(' | '),
+    );
+    assert.match((await page.locator('#error-detail').textContent()) ?? '', /\(validation_failed, HTTP 422\)$/);
   });
 
   test('fits a phone-sized screen without sideways scrolling', async () => {

@@ -141,7 +141,7 @@ describe('infra/k8s manifests', () => {
     );
   });
 
-  test('KEDA scales the Deployment on the job queue, from zero, counting in-flight jobs', () => {
+  test('KEDA scales the Deployment on the job queue and the batch queue, from zero, counting in-flight jobs', () => {
     const so = find('ScaledObject') as unknown as {
       spec: {
         scaleTargetRef: { name: string };
@@ -153,12 +153,17 @@ describe('infra/k8s manifests', () => {
     assert.equal(so.spec.scaleTargetRef.name, find('Deployment').metadata.name);
     assert.equal(so.spec.minReplicaCount, 0);
     assert.ok(so.spec.maxReplicaCount >= 1);
-    const [trigger] = so.spec.triggers;
-    assert.equal(trigger?.type, 'aws-sqs-queue');
-    assert.equal(trigger?.metadata.queueURL, configData().JOB_QUEUE_URL);
-    assert.equal(trigger?.metadata.scaleOnInFlight, 'true');
-    assert.ok(Number(trigger?.metadata.queueLength) >= 1);
-    assert.equal(trigger?.authenticationRef.name, find('TriggerAuthentication').metadata.name);
+    assert.deepEqual(
+      so.spec.triggers.map((t) => t.metadata.queueURL),
+      [configData().JOB_QUEUE_URL, configData().BATCH_QUEUE_URL],
+    );
+    for (const trigger of so.spec.triggers) {
+      assert.equal(trigger.type, 'aws-sqs-queue');
+      assert.equal(trigger.metadata.scaleOnInFlight, 'true');
+      assert.equal(trigger.metadata.awsRegion, configData().AWS_REGION);
+      assert.equal(trigger.authenticationRef.name, find('TriggerAuthentication').metadata.name);
+      assert.ok(Number(trigger.metadata.queueLength) >= 1);
+    }
   });
 
   test('kustomization lists every manifest file', () => {
