@@ -51,7 +51,15 @@ export const workerEnvSchema = z.object({
     0,
     20,
   ),
-  BATCH_INTAKE_CHUNK: envVar.int('batch items turned into jobs per step of the intake (progress is saved per step)', 100, 1, 1000),
+  BATCH_INTAKE_CHUNK: envVar.int(
+    'batch items turned into jobs per step of the intake (progress is saved per step)',
+    100,
+    1,
+    1000,
+  ),
+  PUBLIC_BASE_URL: envVar
+    .url('the API’s public base URL, for the results link in batch webhooks (default: a path)')
+    .optional(),
   IMAGE_FETCH_TIMEOUT_MS: envVar.int('time limit for fetching a batch item’s image URL', 10_000, 100, 120_000),
   IMAGE_FETCH_MAX_REDIRECTS: envVar.int('redirects followed when fetching a batch item’s image URL', 3, 0, 10),
   WORKER_CONCURRENCY: envVar.int('jobs run at once by this process (1 per GPU)', 1, 1, 64),

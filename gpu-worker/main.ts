@@ -1,10 +1,16 @@
 import { pathToFileURL } from 'node:url';
+import { BatchRepository } from '../shared/batches/batch-repository.ts';
 import { ConfigError, createAwsClients, type Env, JobRepository, parseEnv } from '../shared/index.ts';
+import { createImageFetcher } from '../shared/net/image-fetch.ts';
+import { decodeBatchQueueMessage } from '../shared/schemas/queue-message.ts';
 import type { Analyzer } from './analyzer.ts';
 import { loadWorkerConfig, type ModelEnv, ModelEnvSchema, type WorkerConfig } from './config.ts';
 import { createLogger, type Logger } from './ops/logger.ts';
 import { WorkerMetrics } from './ops/metrics.ts';
 import { startOpsServer } from './ops/server.ts';
+import { BatchEndPublisher } from './runtime/batch-end.ts';
+import { BatchIntake } from './runtime/batch-intake.ts';
+import { BatchProgress } from './runtime/batch-progress.ts';
 import { DlqSweeper } from './runtime/dlq-sweeper.ts';
 import { JobRunner } from './runtime/job-runner.ts';
 import { JobNotifier } from './runtime/notifier.ts';
@@ -73,18 +79,76 @@ export async function startWorker(options: {
   const jobQueue = aws.queue(config.JOB_QUEUE_URL);
   const webhookQueue = aws.queue(config.WEBHOOK_QUEUE_URL);
   const notifier = new JobNotifier(repo, webhookQueue, config.WEBHOOK_RECOVERY_DELAY_SECONDS);
-  const runner = new JobRunner({
+  const batches = new BatchRepository(store);
+  const batchEnd = new BatchEndPublisher({
     store,
     repo,
-    jobQueue,
-    notifier,
-    analyzer,
-    config,
+    batches,
+    webhookQueue,
+    publicBaseUrl: config.PUBLIC_BASE_URL,
+    recoveryDelaySeconds: config.WEBHOOK_RECOVERY_DELAY_SECONDS,
     logger,
-    metrics,
+  });
+  const batchProgress = new BatchProgress({
+    batches,
+    publishEnd: (batch, recovery) => batchEnd.publish(batch, recovery),
+    logger,
     ...(options.clock ? { clock: options.clock } : {}),
   });
-  const deliverer = new WebhookDeliverer({ repo, webhookQueue, config, logger, metrics });
+  const fetchImage = createImageFetcher({
+    timeoutMs: config.IMAGE_FETCH_TIMEOUT_MS,
+    maxRedirects: config.IMAGE_FETCH_MAX_REDIRECTS,
+    allowPrivateHosts: config.ALLOW_PRIVATE_TARGETS,
+  });
+  const runnerFor = (queue: typeof jobQueue) =>
+    new JobRunner({
+      store,
+      repo,
+      jobQueue: queue,
+      notifier,
+      analyzer,
+      fetchImage,
+      batchProgress,
+      config,
+      logger,
+      metrics,
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+  const runner = runnerFor(jobQueue);
+  const deliverer = new WebhookDeliverer({ repo, batches, webhookQueue, config, logger, metrics });
+  const batchQueue = config.BATCH_QUEUE_URL ? aws.queue(config.BATCH_QUEUE_URL) : null;
+  // Intakes are storage and queue work, not model work: they run beside the job slots, so a long one never keeps
+  // a slot (and the interactive jobs waiting for it) busy.
+  const intakes = new Set<Promise<void>>();
+  const intakeStop = new AbortController();
+  const background = batchQueue
+    ? (() => {
+        const batchRunner = runnerFor(batchQueue);
+        const intake = new BatchIntake({
+          store,
+          repo,
+          batches,
+          batchQueue,
+          chunk: config.BATCH_INTAKE_CHUNK,
+          visibilityTimeoutSeconds: config.JOB_VISIBILITY_TIMEOUT_SECONDS,
+          publishEnd: (batch, recovery) => batchEnd.publish(batch, recovery),
+          logger,
+        });
+        return {
+          name: 'batches',
+          queue: batchQueue,
+          probeSeconds: config.BATCH_PRIORITY_PROBE_SECONDS,
+          onReceiveError: () => metrics.queueErrors.inc({ queue: 'batches' }),
+          handle: async (m: Parameters<typeof batchRunner.handle>[0], shutdown: AbortSignal) => {
+            const decoded = decodeBatchQueueMessage(m.body);
+            if (decoded?.kind === 'intake') {
+              const run = intake.handle(decoded.message, m, intakeStop.signal).finally(() => intakes.delete(run));
+              intakes.add(run);
+            } else await batchRunner.handle(m, shutdown);
+          },
+        };
+      })()
+    : undefined;
 
   const jobs = new PollLoop({
     name: 'jobs',
@@ -95,6 +159,7 @@ export async function startWorker(options: {
     handle: (m, shutdown) => runner.handle(m, shutdown),
     logger,
     onReceiveError: () => metrics.queueErrors.inc({ queue: 'jobs' }),
+    ...(background ? { background } : {}),
   });
   const webhooks = new PollLoop({
     name: 'webhooks',
@@ -154,7 +219,9 @@ export async function startWorker(options: {
         stopping = true;
         logger.info({ in_flight: jobs.active }, 'worker stopping');
         const graceMs = config.SHUTDOWN_GRACE_SECONDS * 1000;
+        intakeStop.abort();
         await Promise.all([
+          Promise.allSettled([...intakes]),
           jobs.stop(graceMs),
           webhooks.stop(config.WEBHOOK_TIMEOUT_SECONDS * 1000 + 1000),
           sweeper?.stop(0),

@@ -153,7 +153,12 @@ async function finishCreate(
     await enqueue(ctx, job);
   } catch (err) {
     if (!(err instanceof ProblemError && err.code === 'idempotency_in_progress'))
-      await compensate(ctx, job.tenant, { jobId: job.id, inputKey: ownsInput && job.input ? job.input.key : null, idem }, err);
+      await compensate(
+        ctx,
+        job.tenant,
+        { jobId: job.id, inputKey: ownsInput && job.input ? job.input.key : null, idem },
+        err,
+      );
     throw err;
   }
 }

@@ -6,6 +6,7 @@ import { collectResults } from '../../shared/batches/results.ts';
 import { ProblemError } from '../../shared/errors/problem.ts';
 import { BATCH_ID_PATTERN, isBatchId } from '../../shared/ids.ts';
 import { BatchStatusSchema, isBatchEnded } from '../../shared/schemas/batch.ts';
+import { encodeBatchIntakeMessage } from '../../shared/schemas/queue-message.ts';
 import { keys } from '../../shared/storage/keys.ts';
 import { batchView } from '../batches/batch-view.ts';
 import { createBatch } from '../batches/create-batch.ts';
@@ -124,6 +125,10 @@ export function registerBatchRoutes(app: Hono<EdgeEnv>, ctx: AppContext): void {
     const { batch } = res;
     if (batch.status === 'completed')
       throw new ProblemError('batch_not_cancelable', 'The batch has already completed.');
+    // A cancel that ended the batch (nothing was running) leaves publishing its end (results file, event, webhook)
+    // to a worker: the intake message makes one do it. A repeat cancel re-sends it until the end is published.
+    if (batch.status === 'canceled' && !batch.ended_notices_at && deps.batchQueue)
+      await deps.batchQueue.send(encodeBatchIntakeMessage(batch.id, tenant));
     c.get('log').info({ batch_id: id, status: batch.status, changed: res.changed }, 'batch cancel');
     return c.json(batchView(batch, ctx.baseUrl), batch.status === 'canceled' ? 200 : 202);
   });

@@ -19,8 +19,7 @@ export function registerJobInputRoute(app: Hono<EdgeEnv>, ctx: AppContext): void
     const found = await ctx.repo.get(c.get('principal').tenant, id);
     if (!found) throw new ProblemError('not_found', 'No such job.');
     // A follow-up job points at its root's stored input, so this is the image every round of a conversation saw.
-    if (!found.job.input)
-      throw new ProblemError('not_found', 'This batch item’s image has not been prepared yet.');
+    if (!found.job.input) throw new ProblemError('not_found', 'This batch item’s image has not been prepared yet.');
     const { key, prepared_by } = found.job.input;
     // Only the model input is served: an upload the worker prepares is kept as sent, and the worker does not store
     // what it made of it.

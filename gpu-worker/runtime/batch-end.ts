@@ -50,7 +50,9 @@ export class BatchEndPublisher {
       if (!(err instanceof PreconditionFailedError)) throw err;
     }
     const resultsPath = `/v1/batches/${batch.id}/results`;
-    const resultsUrl = this.deps.publicBaseUrl ? `${this.deps.publicBaseUrl.replace(/\/$/, '')}${resultsPath}` : resultsPath;
+    const resultsUrl = this.deps.publicBaseUrl
+      ? `${this.deps.publicBaseUrl.replace(/\/$/, '')}${resultsPath}`
+      : resultsPath;
     const delivery = batchWebhookDeliveryFor(batch, type, resultsUrl);
     if (delivery && !batch.webhook_attempts.some((a) => a.webhook_id === delivery.webhook_id)) {
       if (recovery)

@@ -2,7 +2,7 @@ import type { BatchRepository } from '../../shared/batches/batch-repository.ts';
 import type { JobRepository } from '../../shared/jobs/job-repository.ts';
 import type { JobQueue, ReceivedMessage } from '../../shared/ports/job-queue.ts';
 import { type ObjectStore, PreconditionFailedError } from '../../shared/ports/object-store.ts';
-import { type BatchRecord, BatchItemSchema, isBatchEnded, type StoredBatchItem } from '../../shared/schemas/batch.ts';
+import { BatchItemSchema, type BatchRecord, isBatchEnded, type StoredBatchItem } from '../../shared/schemas/batch.ts';
 import { JobIdSchema, type JobRecord, type PendingInput } from '../../shared/schemas/job.ts';
 import { generationParamsOf } from '../../shared/schemas/job-create.ts';
 import { type BatchIntakeMessage, encodeJobMessage } from '../../shared/schemas/queue-message.ts';
@@ -46,7 +46,8 @@ async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) 
 export class BatchIntake {
   constructor(private readonly deps: BatchIntakeDeps) {}
 
-  async handle(ref: BatchIntakeMessage, message: ReceivedMessage): Promise<void> {
+  /** `stop`: the worker is shutting down; the intake stops after its current chunk and hands its message back. */
+  async handle(ref: BatchIntakeMessage, message: ReceivedMessage, stop?: AbortSignal): Promise<void> {
     const { batches, batchQueue, logger } = this.deps;
     const log = logger.child({ batch_id: ref.batch_id, tenant: ref.tenant });
     const heartbeat = startHeartbeat(batchQueue, message.receiptHandle, this.deps.visibilityTimeoutSeconds, log);
@@ -56,7 +57,12 @@ export class BatchIntake {
         log.warn('batch record not found; dropping its intake message');
       } else {
         let batch = found.batch;
-        if (!batch.intake.done) batch = await this.intake(batch, log);
+        if (!batch.intake.done) batch = await this.intake(batch, log, stop);
+        if (!batch.intake.done) {
+          await batchQueue.changeVisibility(message.receiptHandle, 0).catch(() => {});
+          log.info({ next: batch.intake.next }, 'batch intake paused for shutdown');
+          return;
+        }
         if (isBatchEnded(batch.status) && !batch.ended_notices_at) await this.deps.publishEnd(batch, false);
       }
       await batchQueue.delete(message.receiptHandle).catch(() => {});
@@ -68,15 +74,19 @@ export class BatchIntake {
     }
   }
 
-  private async intake(batch: BatchRecord, log: Logger): Promise<BatchRecord> {
+  private async intake(batch: BatchRecord, log: Logger, stop?: AbortSignal): Promise<BatchRecord> {
     const { store, batches } = this.deps;
     const file = await store.get(keys.batchItems(batch.tenant, batch.id));
     if (!file) throw new Error(`batch ${batch.id} has no stored requests`);
-    const lines = new TextDecoder().decode(file.body).split('\n').filter((l) => l.trim() !== '');
+    const lines = new TextDecoder()
+      .decode(file.body)
+      .split('\n')
+      .filter((l) => l.trim() !== '');
     const total = batch.item_states.length;
     if (lines.length !== total) throw new Error(`batch ${batch.id}: ${lines.length} stored requests, ${total} items`);
     let current = batch;
     for (let start = current.intake.next; start < total; start += this.deps.chunk) {
+      if (stop?.aborted) return current;
       const end = Math.min(total, start + this.deps.chunk);
       const indices = Array.from({ length: end - start }, (_, k) => start + k);
       const states = current.item_states;

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import type { BatchRepository } from '../../shared/batches/batch-repository.ts';
 import {
   deriveWebhookSecret,
   type JobQueue,
@@ -9,7 +10,6 @@ import {
   type WebhookAttempt,
 } from '../../shared/index.ts';
 import { type SafeFetchOptions, type SafeFetchResponse, safeFetch } from '../../shared/net/ssrf.ts';
-import type { BatchRepository } from '../../shared/batches/batch-repository.ts';
 import type { WorkerConfig } from '../config.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { WorkerMetrics } from '../ops/metrics.ts';

@@ -211,15 +211,7 @@ export type PublicJob = Omit<
  * queue message id, a batch item's pending image source and line index).
  */
 export function toPublicJob(job: JobRecord): PublicJob {
-  const {
-    api_key_id: _k,
-    tenant: _t,
-    input,
-    run_message_id: _m,
-    pending_input: _p,
-    batch_index: _i,
-    ...rest
-  } = job;
+  const { api_key_id: _k, tenant: _t, input, run_message_id: _m, pending_input: _p, batch_index: _i, ...rest } = job;
   if (!input) return rest;
   const { key: _key, prepared_by: _by, ...publicInput } = input;
   return { ...rest, input: publicInput };

@@ -4,7 +4,16 @@
  * - IAM policies grant each deployable only the kinds it writes (the edge never writes `usage/`).
  * Within a kind, each tenant has its own prefix; job and event ids are time-ordered, so listings are chronological.
  */
-export const KEY_KINDS = ['inputs', 'jobs', 'idempotency', 'usage', 'events', 'cancel', 'batches', 'batch-files'] as const;
+export const KEY_KINDS = [
+  'inputs',
+  'jobs',
+  'idempotency',
+  'usage',
+  'events',
+  'cancel',
+  'batches',
+  'batch-files',
+] as const;
 export type KeyKind = (typeof KEY_KINDS)[number];
 
 const SAFE_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
