@@ -2,6 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobQueue, ReceivedMessage } from '../../shared/ports/job-queue.ts';
 import type { Logger } from '../ops/logger.ts';
 
+/** With a background queue, how long an idle loop long-polls the main queue before looking at the background one. */
+const IDLE_WAIT_WITH_BACKGROUND_SECONDS = 2;
+
 export interface PollLoopOptions {
   name: string;
   queue: JobQueue;
@@ -16,7 +19,8 @@ export interface PollLoopOptions {
   /**
    * A second queue whose messages are taken only when `queue` has none waiting (batch items behind interactive
    * jobs): every receive asks `queue` first, waiting `probeSeconds`, and only then this one, without waiting. When
-   * both were empty the next receive long-polls `queue` again, so an idle worker costs one request per long poll.
+   * both were empty, the next receive long-polls `queue` for a couple of seconds (not the full wait, which would
+   * leave new batch items unseen that long): an idle worker costs about one request a second.
    */
   background?: {
     name: string;
@@ -83,7 +87,11 @@ export class PollLoop {
       try {
         messages = await queue.receive({
           ...receiveOptions,
-          waitSeconds: background && !idle ? background.probeSeconds : this.options.waitSeconds,
+          waitSeconds: !background
+            ? this.options.waitSeconds
+            : idle
+              ? Math.min(this.options.waitSeconds, IDLE_WAIT_WITH_BACKGROUND_SECONDS)
+              : background.probeSeconds,
         });
         if (messages.length === 0 && background && !signal.aborted) {
           from = 'background';
