@@ -46,8 +46,8 @@ export const workerEnvSchema = z.object({
     .url('SQS queue URL of the batch queue; its messages are taken only when the job queue has none waiting')
     .optional(),
   BATCH_PRIORITY_PROBE_SECONDS: envVar.int(
-    'with a batch queue: how long each receive waits on the job queue before looking at the batch queue (SQS short polls can miss messages; 1 s makes every receive see them)',
-    1,
+    'with a batch queue: how long each receive waits on the job queue before looking at the batch queue (SQS short polls sample some servers; 1 s makes every receive see a waiting job)',
+    0,
     0,
     20,
   ),

@@ -19,8 +19,20 @@ export const JobLinksSchema = z
   .object({ get: z.string(), cancel: z.string(), events: z.string() })
   .meta({ id: 'JobLinks', description: 'Where to poll, cancel, and catch up on events.' });
 
-export const JobViewSchema = JobRecordSchema.omit({ api_key_id: true, tenant: true, input: true, run_message_id: true })
-  .extend({ input: PublicJobInputSchema, urls: JobLinksSchema })
+export const JobViewSchema = JobRecordSchema.omit({
+  api_key_id: true,
+  tenant: true,
+  input: true,
+  run_message_id: true,
+  pending_input: true,
+  batch_index: true,
+})
+  .extend({
+    input: PublicJobInputSchema.optional().describe(
+      'what the model received; absent only while a batch item waits for its image to be fetched and prepared',
+    ),
+    urls: JobLinksSchema,
+  })
   .meta({ id: 'Job', description: 'A job as the API shows it.' });
 
 export const JobListSchema = z
