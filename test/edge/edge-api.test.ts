@@ -71,7 +71,7 @@ describe('edge API over real S3/SQS', () => {
     assert.equal(view.params.max_new_tokens, 64);
     assert.equal(view.params.top_p, 0.8);
     assert.deepEqual(view.metadata, { order: '42' });
-    assert.deepEqual([view.input.width, view.input.height, view.input.format], [80, 60, 'jpeg']);
+    assert.deepEqual([view.input!.width, view.input!.height, view.input!.format], [80, 60, 'jpeg']);
     assert.equal('tenant' in body || 'api_key_id' in body, false);
     const png = await h.aws.store.get(keys.modelInput('acme', body.id));
     assert.ok(png);
