@@ -194,22 +194,26 @@ describe('batches through the edge and a worker (real S3/SQS on loopback)', () =
   });
 
   test('interactive jobs go before queued batch items; cancel ends the items not started', async () => {
-    // One slot, ~0.3 s per item: a 300-item batch keeps the worker busy for longer than the test runs.
+    // One slot, ~0.3 s per item: a 500-item batch keeps the worker busy for longer than the test runs.
     const stepMs = 100;
     await s.useWorker({ WORKER_CONCURRENCY: '1', BATCH_INTAKE_CHUNK: '100' }, stepMs);
     const call = await edge();
     const image = dataUrl(await jpeg(32, 32));
-    const lines = Array.from({ length: 300 }, (_, i) => ({
+    const lines = Array.from({ length: 500 }, (_, i) => ({
       custom_id: `item-${i}`,
       image_url: image,
       prompt: `item ${i}`,
     }));
     const created = await submit(call, lines);
     const batches = new BatchRepository(s.aws.store);
+    // Every item queued (the intake is done) and the worker busy with them.
     await waitFor(
-      async () => ((await batches.get('acme', created.id))?.batch.item_states.match(/s/g)?.length ?? 0) >= 3 || null,
-      'three batch items to finish',
-      120_000,
+      async () => {
+        const b = (await batches.get('acme', created.id))?.batch;
+        return (b?.intake.done && (b.item_states.match(/s/g)?.length ?? 0) >= 3) || null;
+      },
+      'the intake and three batch items',
+      180_000,
     );
 
     const res = await call('/v1/jobs', {
@@ -244,11 +248,11 @@ describe('batches through the edge and a worker (real S3/SQS on loopback)', () =
     assert.ok([200, 202].includes(cancel.status), String(cancel.status));
     const ended = await waitEnded(call, created.id);
     assert.equal(ended.status, 'canceled');
-    assert.equal(ended.counts.succeeded + ended.counts.failed + ended.counts.canceled, 300);
-    assert.ok(ended.counts.canceled > 200, JSON.stringify(ended.counts));
+    assert.equal(ended.counts.succeeded + ended.counts.failed + ended.counts.canceled, 500);
+    assert.ok(ended.counts.canceled > 400, JSON.stringify(ended.counts));
     const results = (await (await call(`/v1/batches/${created.id}/results`)).text()).trim().split('\n');
-    assert.equal(results.length, 300);
-    assert.equal(new Set(results.map((l) => (JSON.parse(l) as { custom_id: string }).custom_id)).size, 300);
+    assert.equal(results.length, 500);
+    assert.equal(new Set(results.map((l) => (JSON.parse(l) as { custom_id: string }).custom_id)).size, 500);
   });
 
   async function jobsOfBatch(repo: JobRepository, batchId: string): Promise<JobRecord[]> {
