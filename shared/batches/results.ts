@@ -40,11 +40,15 @@ export function resultLineOf(
   job: JobRecord | null,
 ): BatchResultLine {
   const ended = job && job.status !== 'queued' && job.status !== 'running' ? job : null;
-  const line: BatchResultLine = { custom_id: customId, job_id: jobId, status: ENDED[state], usage: ZERO_USAGE };
-  if (ended?.output) line.output = ended.output;
-  if (ended?.error) line.error = { code: ended.error.code, message: ended.error.message };
-  if (ended?.usage) line.usage = ended.usage;
-  return line;
+  // Key order as documented: custom_id, job_id, status, output?, error?, usage.
+  return {
+    custom_id: customId,
+    job_id: jobId,
+    status: ENDED[state],
+    ...(ended?.output ? { output: ended.output } : {}),
+    ...(ended?.error ? { error: { code: ended.error.code, message: ended.error.message } } : {}),
+    usage: ended?.usage ?? ZERO_USAGE,
+  };
 }
 
 async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
