@@ -144,12 +144,28 @@ describe('infra/k8s manifests', () => {
   test('KEDA scales the Deployment on the job queue and the batch queue, from zero, counting in-flight jobs', () => {
     const so = find('ScaledObject') as unknown as {
       spec: {
+        advanced: { scalingModifiers: { formula: string; target: string } };
         scaleTargetRef: { name: string };
         minReplicaCount: number;
         maxReplicaCount: number;
-        triggers: { type: string; metadata: Record<string, string>; authenticationRef: { name: string } }[];
+        triggers: {
+          name: string;
+          type: string;
+          metadata: Record<string, string>;
+          authenticationRef: { name: string };
+        }[];
       };
     };
+    // The two backlogs are summed into one metric (KEDA alone would take the larger trigger's replica count).
+    const names = so.spec.triggers.map((t) => t.name);
+    assert.deepEqual(
+      so.spec.advanced.scalingModifiers.formula
+        .split('+')
+        .map((n) => n.trim())
+        .sort(),
+      [...names].sort(),
+    );
+    assert.ok(Number(so.spec.advanced.scalingModifiers.target) >= 1);
     assert.equal(so.spec.scaleTargetRef.name, find('Deployment').metadata.name);
     assert.equal(so.spec.minReplicaCount, 0);
     assert.ok(so.spec.maxReplicaCount >= 1);
