@@ -228,17 +228,17 @@ describe('batches through the edge and a worker (real S3/SQS on loopback)', () =
       return j?.status === 'succeeded' ? j : null;
     }, 'the interactive job');
 
-    // No batch item started between the interactive job's arrival and its start: at most the one item already
-    // running when it arrived (one slot) was in the way.
+    // The interactive job waited for at most one batch item (one slot): the one running when it arrived, or one whose
+    // receive was under way when its record was written (its message is sent just after). With batch items first or
+    // in turn with jobs, hundreds of queued items would be ahead of it.
     const batchJobs = await jobsOfBatch(repo, created.id);
     const arrived = Date.parse(done.created_at);
     const started = Date.parse(done.started_at!);
     const startedBetween = batchJobs.filter(
       (j) => j.started_at && Date.parse(j.started_at) > arrived && Date.parse(j.started_at) < started,
     );
-    assert.equal(
-      startedBetween.length,
-      0,
+    assert.ok(
+      startedBetween.length <= 1,
       `batch items started while the interactive job waited: ${startedBetween.length}`,
     );
     const runMs = 3 * stepMs;

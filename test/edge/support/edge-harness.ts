@@ -70,6 +70,7 @@ export async function startEdgeHarness(
     store: aws.store,
     jobQueue: aws.jobQueue,
     webhookQueue: aws.webhookQueue,
+    batchQueue: aws.batchQueue,
     images: new SharpImageProcessor(),
     config,
     logger: pino({ level: 'debug' }, sink),

@@ -5,7 +5,7 @@
  * documented nor allow-listed fails the check, so a new endpoint cannot slip past the matrix.
  */
 import { createHash } from 'node:crypto';
-import { newJobId } from '../../../shared/ids.ts';
+import { newBatchId, newJobId } from '../../../shared/ids.ts';
 import { JobRepository } from '../../../shared/jobs/job-repository.ts';
 import { deriveWebhookSecret } from '../../../shared/webhooks/signing.ts';
 import { type EdgeHarness, KEYS, SIGNING_KEY } from '../../edge/support/edge-harness.ts';
@@ -88,10 +88,15 @@ export async function runAuthMatrix(h: EdgeHarness): Promise<MatrixReport> {
   const request = (method: string, path: string, header: string | null, body?: unknown) => {
     const headers = new Headers();
     if (header !== null) headers.set('authorization', header);
-    if (body !== undefined) headers.set('content-type', 'application/json');
-    return Promise.resolve(
-      h.app.request(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }),
-    );
+    if (body !== undefined && !(body instanceof FormData)) headers.set('content-type', 'application/json');
+    const payload = body === undefined ? undefined : body instanceof FormData ? body : JSON.stringify(body);
+    return Promise.resolve(h.app.request(path, { method, headers, body: payload }));
+  };
+  const batchForm = () => {
+    const form = new FormData();
+    const line = JSON.stringify({ custom_id: 'a', image_url: 'https://images.example.com/a.jpg', prompt: 'What?' });
+    form.set('requests', new Blob([`${line}\n`]), 'requests.jsonl');
+    return form;
   };
 
   // Tenant A's data, and one job of the other tenant.
@@ -108,6 +113,13 @@ export async function runAuthMatrix(h: EdgeHarness): Promise<MatrixReport> {
   };
   const jobA = await create(KEYS.acme, prompt);
   const jobG = await create(KEYS.globex, 'globex-private-prompt');
+  const batchRes = await h.app.request('/v1/batches', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${KEYS.acme}` },
+    body: batchForm(),
+  });
+  if (batchRes.status !== 202) throw new Error(`setup: batch create answered ${batchRes.status}`);
+  const batchA = ((await batchRes.json()) as { id: string }).id;
   const repo = new JobRepository(h.aws.store);
   const before = await repo.get('acme', jobA);
 
@@ -134,18 +146,25 @@ export async function runAuthMatrix(h: EdgeHarness): Promise<MatrixReport> {
     if (!o.path.startsWith('/v1/')) failures.push(`${o.method} ${o.path} needs a key but is outside /v1/`);
 
   // Strings that must never appear in a response to anyone but their owner.
-  const tenantAData = [jobA, prompt, 'key_acme'];
+  const tenantAData = [jobA, batchA, prompt, 'key_acme'];
   const keyMaterial = [...Object.values(KEYS), ...Object.values(KEYS).map(sha), SIGNING_KEY];
   const secretOf = async (keyId: string) => deriveWebhookSecret(SIGNING_KEY, keyId);
   const allSecrets = await Promise.all(['key_acme', 'key_acme2', 'key_globex'].map(secretOf));
 
-  const target = (path: string, id: string) => path.replace('{id}', id);
+  // Batch routes act on tenant A's batch (or, for the "missing" comparison, an unknown batch id).
+  const target = (path: string, id: string) =>
+    path.replace('{id}', path.startsWith('/v1/batches/') ? (id === jobA ? batchA : newBatchId()) : id);
   const bodyFor = (op: { method: string; path: string }, parent: string) =>
-    op.method === 'POST' && op.path === '/v1/jobs' ? { prompt: 'follow-up?', parent } : undefined;
+    op.method === 'POST' && op.path === '/v1/jobs'
+      ? { prompt: 'follow-up?', parent }
+      : op.method === 'POST' && op.path === '/v1/batches'
+        ? batchForm()
+        : undefined;
   const expected = (op: { method: string; path: string }, p: Principal): number[] => {
     if (p.access === 'denied') return [401];
     const key = `${op.method} ${op.path}`;
     if (key === 'POST /v1/jobs') return p.access === 'other' ? [422] : [409];
+    if (key === 'POST /v1/batches') return [202];
     if (op.path.includes('{id}')) return p.access === 'other' ? [404] : [200];
     return [200];
   };
