@@ -1,8 +1,8 @@
+import { mapLimit } from '../../shared/concurrency/map-limit.ts';
 import { BATCH_ID_SOURCE } from '../../shared/ids.ts';
 import { getJson, type ObjectStore } from '../../shared/ports/object-store.ts';
 import { type BatchRecord, BatchRecordSchema, type BatchStatus } from '../../shared/schemas/batch.ts';
 import { keys } from '../../shared/storage/keys.ts';
-import { mapLimit } from '../jobs/list-jobs.ts';
 
 export interface ListBatchesQuery {
   limit: number;

@@ -1,7 +1,7 @@
+import { mapLimit } from '../../shared/concurrency/map-limit.ts';
 import { getJson, type ObjectStore } from '../../shared/ports/object-store.ts';
 import { type JobEvent, JobEventSchema } from '../../shared/schemas/events.ts';
 import { keys } from '../../shared/storage/keys.ts';
-import { mapLimit } from './list-jobs.ts';
 
 export const EVENT_ID = /^evt_[0-9a-z]{26}$/;
 const EVENT_KEY = /\/(evt_[0-9a-z]{26})\.json$/;

@@ -1,3 +1,4 @@
+import { mapLimit } from '../../shared/concurrency/map-limit.ts';
 import { JOB_ID_SOURCE, newJobId } from '../../shared/ids.ts';
 import { getJson, type ObjectStore } from '../../shared/ports/object-store.ts';
 import { type JobRecord, JobRecordSchema, type JobStatus } from '../../shared/schemas/job.ts';
@@ -63,17 +64,4 @@ export async function listJobs(store: ObjectStore, tenant: string, q: ListJobsQu
     if (!token) return { jobs, hasMore: false };
     if (scanned >= MAX_SCANNED) return { jobs, hasMore: true, ...(lastId ? { nextCursor: lastId } : {}) };
   }
-}
-
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  });
-  await Promise.all(workers);
-  return out;
 }

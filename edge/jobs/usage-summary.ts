@@ -1,7 +1,7 @@
+import { mapLimit } from '../../shared/concurrency/map-limit.ts';
 import { getJson, type ObjectStore } from '../../shared/ports/object-store.ts';
 import { type UsageRecord, UsageRecordSchema, type UsageSummary } from '../../shared/schemas/usage.ts';
 import { keys } from '../../shared/storage/keys.ts';
-import { mapLimit } from './list-jobs.ts';
 
 export const MAX_USAGE_DAYS = 93;
 const DAY_MS = 86_400_000;

@@ -13,11 +13,10 @@ import { createBatch } from '../batches/create-batch.ts';
 import { listBatches } from '../batches/list-batches.ts';
 import { parseBatchRequest } from '../batches/parse-batch.ts';
 import type { AppContext, EdgeEnv } from '../context.ts';
+import { preferredWait, REREAD_TIMEOUT_MS, sleepUnlessAborted } from '../http/prefer-wait.ts';
 import { validationProblem } from '../http/problem-response.ts';
 import { parseIdempotencyKey } from '../jobs/idempotency.ts';
-import { preferredWait } from './jobs.ts';
 
-const REREAD_TIMEOUT_MS = 2_000;
 const NDJSON = 'application/x-ndjson';
 
 const ListQuerySchema = z.object({
@@ -35,17 +34,6 @@ function batchIdParam(c: Context<EdgeEnv>): string {
   if (!isBatchId(id)) throw new ProblemError('not_found', 'No such batch.');
   return id;
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 
 export function registerBatchRoutes(app: Hono<EdgeEnv>, ctx: AppContext): void {
   const { deps } = ctx;
@@ -102,10 +90,10 @@ export function registerBatchRoutes(app: Hono<EdgeEnv>, ctx: AppContext): void {
       const deadline = Date.now() + wait * 1000;
       const signal = c.req.raw.signal;
       while (!isBatchEnded(found.batch.status) && Date.now() < deadline && !signal.aborted) {
-        await sleep(Math.min(deps.config.WAIT_POLL_MS, deadline - Date.now()), signal);
+        await sleepUnlessAborted(Math.min(deps.config.WAIT_POLL_MS, deadline - Date.now()), signal);
         // A failed or stuck re-read mid-wait keeps the last good version; the next tick tries again.
         const reread = batches.get(tenant, id).catch(() => null);
-        found = (await Promise.race([reread, sleep(REREAD_TIMEOUT_MS, signal).then(() => null)])) ?? found;
+        found = (await Promise.race([reread, sleepUnlessAborted(REREAD_TIMEOUT_MS, signal).then(() => null)])) ?? found;
       }
       c.header('Preference-Applied', `wait=${wait}`);
     }

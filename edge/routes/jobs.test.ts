@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { preferredWait } from './jobs.ts';
+import { preferredWait } from '../http/prefer-wait.ts';
 
 test('Prefer: wait=N is found among other preferences and capped at 60 s', () => {
   assert.equal(preferredWait(undefined), null);

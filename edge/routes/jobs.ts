@@ -4,6 +4,7 @@ import { ProblemError } from '../../shared/errors/problem.ts';
 import { isJobId, JOB_ID_PATTERN } from '../../shared/ids.ts';
 import { isTerminal, JobStatusSchema } from '../../shared/schemas/job.ts';
 import type { AppContext, EdgeEnv } from '../context.ts';
+import { preferredWait, REREAD_TIMEOUT_MS, sleepUnlessAborted } from '../http/prefer-wait.ts';
 import { validationProblem } from '../http/problem-response.ts';
 import { cancelJob } from '../jobs/cancel-job.ts';
 import { createJob } from '../jobs/create-job.ts';
@@ -11,16 +12,6 @@ import { parseIdempotencyKey } from '../jobs/idempotency.ts';
 import { jobView } from '../jobs/job-view.ts';
 import { listJobs } from '../jobs/list-jobs.ts';
 import { parseCreateRequest } from '../jobs/parse-create.ts';
-
-export const MAX_WAIT_SECONDS = 60;
-const REREAD_TIMEOUT_MS = 2_000;
-
-/** `Prefer: wait=N` (RFC 7240), capped at 60 s; null when absent. */
-export function preferredWait(header: string | undefined): number | null {
-  if (!header) return null;
-  const m = /(?:^|[,;\s])wait\s*=\s*"?(\d{1,6})"?/i.exec(header);
-  return m ? Math.min(Number(m[1]), MAX_WAIT_SECONDS) : null;
-}
 
 const ListQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -38,17 +29,6 @@ function jobIdParam(c: Context<EdgeEnv>): string {
   if (!isJobId(id)) throw new ProblemError('not_found', 'No such job.');
   return id;
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 
 export function registerJobRoutes(app: Hono<EdgeEnv>, ctx: AppContext): void {
   const { deps } = ctx;
@@ -100,11 +80,11 @@ export function registerJobRoutes(app: Hono<EdgeEnv>, ctx: AppContext): void {
       const deadline = Date.now() + wait * 1000;
       const signal = c.req.raw.signal;
       while (!isTerminal(found.job.status) && Date.now() < deadline && !signal.aborted) {
-        await sleep(Math.min(deps.config.WAIT_POLL_MS, deadline - Date.now()), signal);
+        await sleepUnlessAborted(Math.min(deps.config.WAIT_POLL_MS, deadline - Date.now()), signal);
         // A failed or stuck re-read mid-wait (store blip) is not worth failing the request: keep the last good
         // version and try again at the next tick.
         const reread = ctx.repo.get(tenant, id).catch(() => null);
-        found = (await Promise.race([reread, sleep(REREAD_TIMEOUT_MS, signal).then(() => null)])) ?? found;
+        found = (await Promise.race([reread, sleepUnlessAborted(REREAD_TIMEOUT_MS, signal).then(() => null)])) ?? found;
       }
       c.header('Preference-Applied', `wait=${wait}`);
     }

@@ -1,4 +1,5 @@
 import type { BatchRepository } from '../../shared/batches/batch-repository.ts';
+import { mapLimit } from '../../shared/concurrency/map-limit.ts';
 import type { JobRepository } from '../../shared/jobs/job-repository.ts';
 import type { JobQueue, ReceivedMessage } from '../../shared/ports/job-queue.ts';
 import { type ObjectStore, PreconditionFailedError } from '../../shared/ports/object-store.ts';
@@ -26,15 +27,6 @@ export interface BatchIntakeDeps {
 const StoredItemSchema = BatchItemSchema.extend({ job_id: JobIdSchema });
 const DATA_URL = /^data:[^,]*?;base64,/i;
 const PARALLEL_WRITES = 16;
-
-async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
-}
 
 /**
  * Turns a batch's stored requests into jobs: for each item, its job record (a `data:` URL's bytes stored first) and
@@ -90,7 +82,7 @@ export class BatchIntake {
       const end = Math.min(total, start + this.deps.chunk);
       const indices = Array.from({ length: end - start }, (_, k) => start + k);
       const states = current.item_states;
-      await eachLimited(indices, PARALLEL_WRITES, async (i) => {
+      await mapLimit(indices, PARALLEL_WRITES, async (i) => {
         const item = StoredItemSchema.parse(JSON.parse(lines[i]!)) as StoredBatchItem;
         await this.createItem(current, item, i, states[i] === 'c');
       });

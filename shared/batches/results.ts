@@ -1,3 +1,4 @@
+import { mapLimit } from '../concurrency/map-limit.ts';
 import type { JobRepository } from '../jobs/job-repository.ts';
 import { getJson, type ObjectStore } from '../ports/object-store.ts';
 import {
@@ -51,19 +52,6 @@ export function resultLineOf(
   };
 }
 
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  });
-  await Promise.all(workers);
-  return out;
-}
-
 /**
  * The results of every ended item, as JSON lines in input order (each ends with `\n`). `complete` says whether every
  * item had ended when the record was read. Reads one job record per ended item, `concurrency` at a time.
@@ -77,7 +65,7 @@ export async function collectResults(
   const index = await readBatchIndex(store, batch);
   const ended: number[] = [];
   for (let i = 0; i < batch.item_states.length; i++) if (isItemEnded(batch.item_states[i]!)) ended.push(i);
-  const lines = await mapLimited(ended, concurrency, async (i) => {
+  const lines = await mapLimit(ended, concurrency, async (i) => {
     const [customId, jobId] = index[i]!;
     const job = (await repo.get(batch.tenant, jobId))?.job ?? null;
     return JSON.stringify(resultLineOf(customId, jobId, batch.item_states[i] as 's' | 'f' | 'c', job));

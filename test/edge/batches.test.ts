@@ -358,8 +358,10 @@ describe('batches API over real S3/SQS', () => {
   });
 
   test('503 batches_unavailable without a batch queue', async () => {
+    const { batchQueue: _none, ...withoutBatchQueue } = h.deps;
+    const noBatches = caller(createApp(withoutBatchQueue));
     const p = await refused(503, 'batches_unavailable', () =>
-      h.call('/v1/batches', { method: 'POST', body: batchForm(line('a')) }),
+      noBatches('/v1/batches', { method: 'POST', body: batchForm(line('a')) }),
     );
     assert.equal(p.status, 503);
   });
