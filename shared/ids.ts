@@ -1,3 +1,5 @@
+import { sha256Hex } from './crypto/sha256.ts';
+
 /**
  * Time-ordered identifiers: `job_` + 10 chars of millisecond time + 16 random chars, Crockford base32.
  * Lexicographic order equals creation order, so S3 listings page through jobs chronologically.
@@ -57,6 +59,31 @@ export function batchEventId(batchId: string, atMs: number, kind: 'queued' | 'en
   const random = batchId.slice(-16);
   const tail = kind === 'queued' ? random : [...random].map((c) => ALPHABET[(ALPHABET.indexOf(c) + 2) % 32]).join('');
   return `evt_${encodeTime(atMs)}${tail}`;
+}
+
+const BITS_80 = (1n << 80n) - 1n;
+/** An odd multiplier: `index → seed + index × STEP (mod 2^80)` is one-to-one, so no two items share an id. */
+const STEP = 0x9e3779b97f4a7c15f39cn | 1n;
+
+/**
+ * The job ids of a batch's items: the batch's time prefix and 16 characters derived from SHA-256 of the batch id
+ * and the item's index. Deterministic, so a retry that takes a half-done create over writes byte-identical items and
+ * index files; distinct within the batch, and as unguessable across batches as the batch id itself.
+ */
+export async function itemJobIds(batchId: string, count: number): Promise<string[]> {
+  const seed = BigInt(`0x${(await sha256Hex(batchId)).slice(0, 20)}`);
+  const prefix = `job_${batchId.slice('batch_'.length, 'batch_'.length + 10)}`;
+  const out = new Array<string>(count);
+  for (let i = 0; i < count; i++) {
+    let x = (seed + BigInt(i) * STEP) & BITS_80;
+    let random = '';
+    for (let j = 0; j < 16; j++) {
+      random = ALPHABET[Number(x & 31n)] + random;
+      x >>= 5n;
+    }
+    out[i] = prefix + random;
+  }
+  return out;
 }
 
 /** Tenant ids become object-key segments: keep them to a safe alphabet. */

@@ -1,7 +1,6 @@
 import type { BatchRepository } from '../../shared/batches/batch-repository.ts';
-import { sha256Hex } from '../../shared/crypto/sha256.ts';
 import { ProblemError } from '../../shared/errors/problem.ts';
-import { batchEventId, newBatchId } from '../../shared/ids.ts';
+import { batchEventId, itemJobIds, newBatchId } from '../../shared/ids.ts';
 import type { JobQueue } from '../../shared/ports/job-queue.ts';
 import { PreconditionFailedError, putJson } from '../../shared/ports/object-store.ts';
 import { type BatchIndex, type BatchRecord, isBatchEnded } from '../../shared/schemas/batch.ts';
@@ -32,32 +31,6 @@ export interface CreateBatchResult {
 /** Batch keys live in their own namespace: the same Idempotency-Key on a job and on a batch never collide. */
 export function batchIdempotencyKeyHash(apiKeyId: string, key: string): Promise<string> {
   return idempotencyKeyHash(apiKeyId, `batch\n${key}`);
-}
-
-const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
-const BITS_80 = (1n << 80n) - 1n;
-/** An odd multiplier: `index → seed + index × STEP (mod 2^80)` is one-to-one, so no two items share an id. */
-const STEP = 0x9e3779b97f4a7c15f39cn | 1n;
-
-/**
- * The job ids of a batch's items: the batch's time prefix and 16 characters derived from SHA-256 of the batch id
- * and the item's index. Deterministic, so a retry that takes a half-done create over writes byte-identical items and
- * index files; distinct within the batch, and as unguessable across batches as the batch id itself.
- */
-export async function itemJobIds(batchId: string, count: number): Promise<string[]> {
-  const seed = BigInt(`0x${(await sha256Hex(batchId)).slice(0, 20)}`);
-  const prefix = `job_${batchId.slice('batch_'.length, 'batch_'.length + 10)}`;
-  const out = new Array<string>(count);
-  for (let i = 0; i < count; i++) {
-    let x = (seed + BigInt(i) * STEP) & BITS_80;
-    let random = '';
-    for (let j = 0; j < 16; j++) {
-      random = ALPHABET[Number(x & 31n)] + random;
-      x >>= 5n;
-    }
-    out[i] = prefix + random;
-  }
-  return out;
 }
 
 /**

@@ -8,7 +8,7 @@ import {
   BatchWebhookEventTypeSchema,
   MetadataSchema,
 } from '../../shared/schemas/job.ts';
-import { readBodyCapped } from '../http/read-body.ts';
+import { multipartFormOf, readBodyCapped } from '../http/read-body.ts';
 
 export interface BatchLimits {
   maxItems: number;
@@ -63,14 +63,7 @@ export async function parseBatchRequest(req: Request, limits: BatchLimits): Prom
     if (err instanceof ProblemError && err.code === 'payload_too_large') throw fileTooLarge(limits.maxBytes);
     throw err;
   }
-  let form: FormData;
-  try {
-    form = await new Response(body as Uint8Array<ArrayBuffer>, {
-      headers: { 'content-type': req.headers.get('content-type')! },
-    }).formData();
-  } catch {
-    throw new ProblemError('malformed_request', 'The multipart body could not be parsed.');
-  }
+  const form = await multipartFormOf(req, body);
 
   const errors: LineError[] = [];
   for (const name of new Set(form.keys()))

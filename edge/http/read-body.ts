@@ -36,3 +36,14 @@ export async function readBodyCapped(req: Request, cap: number, what = 'request 
 function tooLarge(what: string, cap: number): ProblemError {
   return new ProblemError('payload_too_large', `The ${what} exceeds ${cap} bytes.`, { max_bytes: cap });
 }
+
+/** A multipart body already read (and capped) as the request's FormData; 400 when it does not parse. */
+export async function multipartFormOf(req: Request, body: Uint8Array): Promise<FormData> {
+  try {
+    return await new Response(body as Uint8Array<ArrayBuffer>, {
+      headers: { 'content-type': req.headers.get('content-type')! },
+    }).formData();
+  } catch {
+    throw new ProblemError('malformed_request', 'The multipart body could not be parsed.');
+  }
+}

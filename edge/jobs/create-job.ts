@@ -1,6 +1,7 @@
 import { ProblemError } from '../../shared/errors/problem.ts';
 import { newJobId } from '../../shared/ids.ts';
 import { ACCEPTED_MEDIA_TYPES } from '../../shared/image/formats.ts';
+import { jobInputOf } from '../../shared/image/job-input.ts';
 import type { JobRepository } from '../../shared/jobs/job-repository.ts';
 import { PreconditionFailedError, putJson } from '../../shared/ports/object-store.ts';
 import { type JobEvent, JobEventSchema } from '../../shared/schemas/events.ts';
@@ -254,15 +255,7 @@ async function resolveInput(
   else await ctx.deps.store.put(key, prepared.original, { contentType: ACCEPTED_MEDIA_TYPES[prepared.format] });
   return {
     input: {
-      source: image.kind,
-      key,
-      format: prepared.format,
-      width: prepared.width,
-      height: prepared.height,
-      bytes: prepared.bytes,
-      sha256: prepared.sha256,
-      model_width: prepared.modelWidth,
-      model_height: prepared.modelHeight,
+      ...jobInputOf(image.kind, key, prepared),
       ...(prepared.png ? {} : { prepared_by: 'worker' as const }),
     },
     conversation: { root_id: jobId, history: [] },

@@ -3,7 +3,7 @@ import { sha256Hex } from '../../shared/crypto/sha256.ts';
 import { ProblemError } from '../../shared/errors/problem.ts';
 import { type JobCreateFields, JobCreateFieldsSchema } from '../../shared/schemas/job-create.ts';
 import { validationProblem } from '../http/problem-response.ts';
-import { readBodyCapped } from '../http/read-body.ts';
+import { multipartFormOf, readBodyCapped } from '../http/read-body.ts';
 
 /** Where the job's image comes from. */
 export type ImageSource =
@@ -41,14 +41,7 @@ export async function parseCreateRequest(req: Request, maxImageBytes: number): P
 
 async function parseMultipart(req: Request, maxImageBytes: number): Promise<CreateRequest> {
   const body = await readBodyCapped(req, maxImageBytes + FIELDS_ALLOWANCE);
-  let form: FormData;
-  try {
-    form = await new Response(body as Uint8Array<ArrayBuffer>, {
-      headers: { 'content-type': req.headers.get('content-type')! },
-    }).formData();
-  } catch {
-    throw new ProblemError('malformed_request', 'The multipart body could not be parsed.');
-  }
+  const form = await multipartFormOf(req, body);
   const raw: Record<string, unknown> = {};
   let upload: Uint8Array | null = null;
   const errors: { path: string; message: string }[] = [];

@@ -5,6 +5,7 @@
  */
 import { ProblemError } from '../../shared/errors/problem.ts';
 import { modelInputFromUpload } from '../../shared/image/deferred-input.ts';
+import { jobInputOf } from '../../shared/image/job-input.ts';
 import { preprocessForYiVl } from '../../shared/image/sharp-preprocess.ts';
 import type { JobRepository } from '../../shared/jobs/job-repository.ts';
 import type { ImageFetcher } from '../../shared/net/image-fetch.ts';
@@ -61,17 +62,7 @@ async function prepareItemImage(job: JobRecord, pending: PendingInput, deps: Mod
     const prepared = await preprocessForYiVl(bytes, limits);
     const key = keys.modelInput(job.tenant, job.id);
     await deps.store.put(key, prepared.png, { contentType: 'image/png' });
-    const input: JobInput = {
-      source: pending.source,
-      key,
-      format: prepared.format,
-      width: prepared.width,
-      height: prepared.height,
-      bytes: prepared.bytes,
-      sha256: prepared.sha256,
-      model_width: prepared.modelWidth,
-      model_height: prepared.modelHeight,
-    };
+    const input = jobInputOf(pending.source, key, prepared);
     await deps.repo.update(job.tenant, job.id, (j) => {
       if (j.input) return null;
       const { pending_input: _p, ...rest } = j;
