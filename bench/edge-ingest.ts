@@ -6,7 +6,9 @@
  * accepted upload ÷ CPU time of sharp alone per image (goal ≤ 1.15). Throughput is printed too, but on a small
  * machine it also measures the other processes' share of the cores. Then the model-input PNG at several
  * compression levels: CPU to write and store it (edge), to fetch and decode it (worker), and its size.
- * BENCH_SECONDS (default 3) bounds each measurement; the whole run takes ~10 × that. BENCH_EDGE_CPU_PROF=<dir>
+ * The edge process also serves a second edge whose image step returns a model input prepared earlier: its CPU per
+ * upload is everything the edge does besides the image work. BENCH_SECONDS (default 3) bounds each measurement; the
+ * whole run takes ~13 × that. BENCH_EDGE_CPU_PROF=<dir>
  * runs the edge process under `node --cpu-prof` and writes its profile (open it in Chrome DevTools) into <dir>.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -126,7 +128,7 @@ async function main(): Promise<void> {
     true,
     PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [],
   );
-  const { url } = JSON.parse(edgeLine) as { url: string };
+  const { url, noImageWorkUrl } = JSON.parse(edgeLine) as { url: string; noImageWorkUrl: string };
   const edgeCpu = async (): Promise<NodeJS.CpuUsage> => {
     edge.send('cpu');
     const [msg] = (await once(edge, 'message')) as [{ cpu: NodeJS.CpuUsage }];
@@ -140,8 +142,8 @@ async function main(): Promise<void> {
   const contentType = encoded.headers.get('content-type')!;
   const body = new Uint8Array(await encoded.arrayBuffer());
 
-  const upload = async () => {
-    const res = await fetch(`${url}/v1/jobs`, {
+  const uploadTo = (base: string) => async () => {
+    const res = await fetch(`${base}/v1/jobs`, {
       method: 'POST',
       headers: { authorization: `Bearer ${KEY}`, 'content-type': contentType },
       body,
@@ -149,6 +151,8 @@ async function main(): Promise<void> {
     if (res.status !== 202) throw new Error(`upload answered ${res.status}: ${await res.text()}`);
     await res.arrayBuffer();
   };
+  const upload = uploadTo(url);
+  const uploadNoImageWork = uploadTo(noImageWorkUrl);
   const alone = async () => {
     await preprocessForYiVl(jpeg);
   };
@@ -160,6 +164,14 @@ async function main(): Promise<void> {
   );
   await measure(2, 1, alone); // warm-up: JIT, libvips, S3/SQS connections
   await measure(2, 1, upload);
+  await measure(2, 1, uploadNoImageWork);
+  /** The edge process's CPU ms per upload while `op` runs from `c` loops. */
+  const edgeCpuPerUpload = async (c: number, op: () => Promise<void>): Promise<[Result, number]> => {
+    const before = await edgeCpu();
+    const r = await measure(c, SECONDS, op);
+    const after = await edgeCpu();
+    return [r, cpuMs({ user: after.user - before.user, system: after.system - before.system }) / r.count];
+  };
   const rows: string[][] = [
     [
       'conc',
@@ -171,16 +183,16 @@ async function main(): Promise<void> {
       'sharp CPU ms/img',
       'edge CPU ms/upload',
       'CPU ratio',
+      'edge w/o image work',
+      'image work in edge',
     ],
   ];
   for (const c of CONCURRENCIES) {
     const cpuAlone = process.cpuUsage();
     const a = await measure(c, SECONDS, alone);
     const aloneMs = cpuMs(process.cpuUsage(cpuAlone)) / a.count;
-    const before = await edgeCpu();
-    const e = await measure(c, SECONDS, upload);
-    const after = await edgeCpu();
-    const edgeMs = cpuMs({ user: after.user - before.user, system: after.system - before.system }) / e.count;
+    const [e, edgeMs] = await edgeCpuPerUpload(c, upload);
+    const [, fixedMs] = await edgeCpuPerUpload(c, uploadNoImageWork);
     rows.push([
       String(c),
       a.perSecond.toFixed(1),
@@ -191,12 +203,16 @@ async function main(): Promise<void> {
       aloneMs.toFixed(1),
       edgeMs.toFixed(1),
       (edgeMs / aloneMs).toFixed(2),
+      fixedMs.toFixed(1),
+      (edgeMs - fixedMs).toFixed(1),
     ]);
   }
   table(rows);
   console.log(
     'CPU ratio = edge process CPU per accepted upload ÷ sharp-alone CPU per image, same file (goal ≤ 1.15); ' +
-      'ratio/s = edge uploads/s ÷ sharp-alone/s (shares the cores with the load generator and the S3/SQS servers)',
+      'ratio/s = edge uploads/s ÷ sharp-alone/s (shares the cores with the load generator and the S3/SQS servers); ' +
+      'edge w/o image work = the same edge process, CPU per upload when its image step returns a model input prepared ' +
+      'earlier (HTTP, multipart, auth, validation, S3 puts, SQS send); image work in edge = the difference',
   );
 
   // The model-input PNG: written once by the edge, read once by the worker.

@@ -1,17 +1,32 @@
 /**
  * The Node edge in a process of its own for `npm run bench:edge`, so that its CPU time is the edge's alone (the
- * load generator and the S3/SQS servers run elsewhere). Configured from its environment like `npm run edge`; prints
- * `{"url": …}` as one line, then answers each IPC message "cpu" with its process.cpuUsage() (all threads: the event
- * loop and libvips' pool).
+ * load generator and the S3/SQS servers run elsewhere). Configured from its environment like `npm run edge`. It serves
+ * two edges that share the process: the real one, and one whose image step returns the model input it prepared for
+ * the first upload (same bytes, no image work), which measures everything else the edge does per upload. Prints
+ * `{"url": …, "noImageWorkUrl": …}` as one line, then answers each IPC message "cpu" with its process.cpuUsage()
+ * (all threads: the event loop and libvips' pool).
  */
 import { startEdgeServer } from '../edge/adapter/node/server.ts';
 import { parseEdgeConfig } from '../edge/config.ts';
+import type { ImageLimits, ImageProcessor, PreparedImage } from '../edge/image/image-processor.ts';
+import { SharpImageProcessor } from '../edge/image/sharp-image-processor.ts';
 
-const server = await startEdgeServer(parseEdgeConfig(process.env));
-console.log(JSON.stringify({ url: server.url }));
+/** Prepares the first upload for real, then answers every upload with that result. */
+class PreparedOnce implements ImageProcessor {
+  #prepared: Promise<PreparedImage> | undefined;
+  prepare(upload: Uint8Array, limits: ImageLimits): Promise<PreparedImage> {
+    this.#prepared ??= new SharpImageProcessor().prepare(upload, limits);
+    return this.#prepared;
+  }
+}
+
+const config = parseEdgeConfig(process.env);
+const server = await startEdgeServer(config);
+const noImageWork = await startEdgeServer(config, { overrides: { images: new PreparedOnce() } });
+console.log(JSON.stringify({ url: server.url, noImageWorkUrl: noImageWork.url }));
 process.on('message', (msg) => {
   if (msg === 'cpu') process.send?.({ cpu: process.cpuUsage() });
 });
 process.on('SIGTERM', () => {
-  void server.close().then(() => process.exit(0));
+  void Promise.all([server.close(), noImageWork.close()]).then(() => process.exit(0));
 });

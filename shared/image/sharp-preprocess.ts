@@ -10,6 +10,7 @@ import { sha256Hex } from '../crypto/sha256.ts';
 import { ProblemError } from '../errors/problem.ts';
 import { inspectUpload } from './intake.ts';
 import { MODEL_INPUT_PNG_LEVEL } from './model-input-png.ts';
+import { SquareBufferPool } from './square-buffers.ts';
 import { DEFAULT_IMAGE_LIMITS, type ImageLimits, type PreparedImage } from './types.ts';
 import { padAndResize, squarePlacement, YI_VL_PAD_RGB, YI_VL_SIZE } from './yi-vl-resize.ts';
 
@@ -20,8 +21,18 @@ export interface DecodedRgb {
 }
 
 const PAD = { r: YI_VL_PAD_RGB[0], g: YI_VL_PAD_RGB[1], b: YI_VL_PAD_RGB[2] };
+const PAD_PIXEL = Buffer.from(YI_VL_PAD_RGB);
 /** Above this many padded-square pixels the square is not materialised (the exact port needs only width × height). */
 const MAX_SQUARE_PIXELS = 64_000_000;
+/**
+ * Squares up to ≈ 3,260² are built in reused buffers, as many at once as libuv runs libvips jobs; at most ≈ 5 squares
+ * of a 2 MP photo stay allocated when idle.
+ */
+const squares = new SquareBufferPool({
+  maxBufferBytes: 32 << 20,
+  maxRetainedBytes: 48 << 20,
+  maxInUse: Math.max(1, Number(process.env.UV_THREADPOOL_SIZE) || 4),
+});
 
 function decodeFailure(error: unknown): ProblemError {
   const message = error instanceof Error ? error.message : String(error);
@@ -90,14 +101,16 @@ export async function padResizeEncode(decoded: DecodedRgb, options: PreprocessOp
   if (options.exact || side <= YI_VL_SIZE || side * side > MAX_SQUARE_PIXELS) {
     return encodePngWithSharp(padAndResize(rgb, width, height), YI_VL_SIZE, YI_VL_SIZE);
   }
-  const square = Buffer.alloc(side * side * 3, Buffer.from(YI_VL_PAD_RGB));
-  for (let y = 0; y < height; y++) {
-    square.set(rgb.subarray(y * width * 3, (y + 1) * width * 3), ((top + y) * side + left) * 3);
-  }
-  const png = await sharp(square, { raw: { width: side, height: side, channels: 3 } })
-    .resize(YI_VL_SIZE, YI_VL_SIZE, { kernel: 'cubic', fit: 'fill' })
-    .png({ compressionLevel: MODEL_INPUT_PNG_LEVEL, adaptiveFiltering: false })
-    .toBuffer();
+  const png = await squares.with(side * side * 3, (square) => {
+    square.fill(PAD_PIXEL);
+    for (let y = 0; y < height; y++) {
+      square.set(rgb.subarray(y * width * 3, (y + 1) * width * 3), ((top + y) * side + left) * 3);
+    }
+    return sharp(square, { raw: { width: side, height: side, channels: 3 } })
+      .resize(YI_VL_SIZE, YI_VL_SIZE, { kernel: 'cubic', fit: 'fill' })
+      .png({ compressionLevel: MODEL_INPUT_PNG_LEVEL, adaptiveFiltering: false })
+      .toBuffer();
+  });
   return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
 }
 
