@@ -19,6 +19,7 @@ import {
   type StoredObject,
   StoreUnavailableError,
 } from '../ports/object-store.ts';
+import { awsClientSpeedOptions } from './client-options.ts';
 import { errorName, httpStatusOf, isUnavailable } from './errors.ts';
 
 export interface S3StoreOptions {
@@ -36,7 +37,7 @@ export interface S3ClientOptions {
 }
 
 export function createS3Client(options: S3ClientOptions): S3Client {
-  return new S3Client({
+  const client = new S3Client({
     region: options.region,
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     forcePathStyle: options.forcePathStyle ?? false,
@@ -45,7 +46,10 @@ export function createS3Client(options: S3ClientOptions): S3Client {
     // still sent where an operation requires them.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    ...awsClientSpeedOptions,
   });
+  client.middlewareStack.add(unsignedPayloadOverTls, { step: 'build', name: 'unsignedPayloadOverTls' });
+  return client;
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
@@ -56,10 +60,14 @@ const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
  * (the local servers). Over plain HTTP to another host the payload hash stays in the signature.
  */
 const unsignedPayloadOverTls =
-  <A extends { request: unknown }, R>(next: (args: A) => Promise<R>) =>
+  <A extends { request: unknown }, R>(next: (args: A) => Promise<R>, context: { commandName?: string }) =>
   (args: A): Promise<R> => {
     const request = args.request as { protocol?: string; hostname?: string; headers?: Record<string, string> };
-    if (request.headers && (request.protocol === 'https:' || LOOPBACK_HOSTS.has(request.hostname ?? '')))
+    if (
+      context.commandName === 'PutObjectCommand' &&
+      request.headers &&
+      (request.protocol === 'https:' || LOOPBACK_HOSTS.has(request.hostname ?? ''))
+    )
       request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
     return next(args);
   };
@@ -89,7 +97,6 @@ export class S3ObjectStore implements ObjectStore {
       ...(native && options.ifNoneMatch ? { IfNoneMatch: options.ifNoneMatch } : {}),
       ...(native && options.ifMatch ? { IfMatch: `"${unquote(options.ifMatch)}"` } : {}),
     });
-    command.middlewareStack.add(unsignedPayloadOverTls, { step: 'build', name: 'unsignedPayloadOverTls' });
     const res = await this.call(key, () => this.client.send(command));
     return { etag: unquote(res.ETag) };
   }

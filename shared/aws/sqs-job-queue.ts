@@ -15,6 +15,7 @@ import {
   type ReceivedMessage,
   type ReceiveOptions,
 } from '../ports/job-queue.ts';
+import { awsClientSpeedOptions } from './client-options.ts';
 import { errorName, isUnavailable } from './errors.ts';
 
 export interface SqsClientOptions {
@@ -29,6 +30,7 @@ export function createSqsClient(options: SqsClientOptions): SQSClient {
     region: options.region,
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
+    ...awsClientSpeedOptions,
   });
 }
 

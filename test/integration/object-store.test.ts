@@ -29,6 +29,23 @@ describe('S3ObjectStore against a local S3-compatible server (native conditional
     assert.equal(head?.size, body.byteLength);
   });
 
+  test('many requests at once through one client keep their own keys, bodies and conditions', async () => {
+    // The clients resolve each command's middleware once and reuse it, so concurrent requests share a handler.
+    const keys = Array.from({ length: 40 }, (_, i) => `jobs/t9/concurrent-${i}.json`);
+    const bodies = keys.map((k) => `${k}:${randomBytes(8).toString('hex')}`);
+    await Promise.all(keys.map((k, i) => aws.store.put(k, bodies[i]!, { ifNoneMatch: '*' })));
+    const [got, heads, retries] = await Promise.all([
+      Promise.all(keys.map((k) => aws.store.get(k))),
+      Promise.all(keys.map((k) => aws.store.head(k))),
+      Promise.allSettled(keys.map((k, i) => aws.store.put(k, `${bodies[i]}!`, { ifNoneMatch: '*' }))),
+    ]);
+    for (const [i, k] of keys.entries()) {
+      assert.equal(Buffer.from(got[i]!.body).toString(), bodies[i], k);
+      assert.equal(heads[i]!.etag, got[i]!.etag, k);
+      assert.ok(retries[i]!.status === 'rejected' && retries[i]!.reason instanceof PreconditionFailedError, k);
+    }
+  });
+
   test('get and head of a missing key return null; delete removes', async () => {
     assert.equal(await aws.store.get('jobs/t1/nope.json'), null);
     assert.equal(await aws.store.head('jobs/t1/nope.json'), null);
