@@ -20,6 +20,7 @@ import { loadWasmCodecModulesFromNodeModules } from '../edge/image/node-wasm-mod
 import { WasmImageProcessor } from '../edge/image/wasm-image-processor.ts';
 import { decode448 } from '../gpu-worker/yi-vl/preprocess/decode.ts';
 import { createS3Client, S3ObjectStore } from '../shared/aws/s3-object-store.ts';
+import { createSqsClient, SqsJobQueue } from '../shared/aws/sqs-job-queue.ts';
 import { apiKeyEntry } from '../shared/config/api-keys.ts';
 import { MODEL_INPUT_PNG_LEVEL } from '../shared/image/model-input-png.ts';
 import { decodeRgbWithSharp, preprocessForYiVl } from '../shared/image/sharp-preprocess.ts';
@@ -227,14 +228,15 @@ async function main(): Promise<void> {
       credentials: { accessKeyId: awsEnv.AWS_ACCESS_KEY_ID!, secretAccessKey: awsEnv.AWS_SECRET_ACCESS_KEY! },
     }),
   });
+  const encodePng = (level: number) =>
+    sharp(rgb, { raw: { width: YI_VL_SIZE, height: YI_VL_SIZE, channels: 3 } })
+      .png({ compressionLevel: level, adaptiveFiltering: false })
+      .toBuffer();
   const pngRows: string[][] = [
     ['level', 'bytes', 'write ms', 'S3 put ms', 'edge ms', 'S3 get ms', 'decode ms', 'worker ms', 'edge+worker ms'],
   ];
   for (const level of PNG_LEVELS) {
-    const encode = () =>
-      sharp(rgb, { raw: { width: YI_VL_SIZE, height: YI_VL_SIZE, channels: 3 } })
-        .png({ compressionLevel: level, adaptiveFiltering: false })
-        .toBuffer();
+    const encode = () => encodePng(level);
     const png = new Uint8Array(await encode());
     const key = `bench/png-level-${level}.png`;
     const write = await cpuPerCall(encode);
@@ -255,6 +257,49 @@ async function main(): Promise<void> {
   }
   table(pngRows);
   console.log('CPU ms per image of this process (one at a time; S3 = the SDK client side); * = MODEL_INPUT_PNG_LEVEL');
+
+  // The edge's storage writes per upload (model input, job record, SQS send, event), with and without the clients'
+  // middleware cache, alternating, 4 in flight: CPU of this process only (the servers run elsewhere).
+  const credentials = { accessKeyId: awsEnv.AWS_ACCESS_KEY_ID!, secretAccessKey: awsEnv.AWS_SECRET_ACCESS_KEY! };
+  const s3Client = createS3Client({
+    region: awsEnv.AWS_REGION!,
+    endpoint: awsEnv.AWS_ENDPOINT_URL_S3,
+    forcePathStyle: true,
+    credentials,
+  });
+  const sqsClient = createSqsClient({ region: awsEnv.AWS_REGION!, endpoint: awsEnv.AWS_ENDPOINT_URL_SQS, credentials });
+  const writes = new S3ObjectStore({ bucket: awsEnv.S3_BUCKET!, client: s3Client });
+  const queue = new SqsJobQueue(sqsClient, awsEnv.JOB_QUEUE_URL!);
+  const modelInput = new Uint8Array(await encodePng(MODEL_INPUT_PNG_LEVEL));
+  let written = 0;
+  const storageWrites = async () => {
+    const n = written++;
+    await writes.put(`inputs/bench/${n}.png`, modelInput, { contentType: 'image/png' });
+    await writes.put(`jobs/bench/${n}.json`, JSON.stringify({ id: n, prompt: 'Describe the image.' }), {
+      ifNoneMatch: '*',
+    });
+    await queue.send(JSON.stringify({ job_id: n }));
+    await writes.put(`events/bench/${n}.json`, JSON.stringify({ id: n, type: 'job.queued' }), { ifNoneMatch: '*' });
+  };
+  const storageCpu = async (cache: boolean, seconds: number): Promise<number> => {
+    for (const client of [s3Client, sqsClient])
+      (client.config as { cacheMiddleware?: boolean }).cacheMiddleware = cache;
+    const before = process.cpuUsage();
+    const r = await measure(4, seconds, storageWrites);
+    return cpuMs(process.cpuUsage(before)) / r.count;
+  };
+  for (let i = 0; i < 2; i++) for (const cache of [true, false]) await storageCpu(cache, 1); // warm-up
+  const storageRows: string[][] = [['round', 'cached middleware ms', 'per-request middleware ms']];
+  for (let round = 1; round <= 3; round++) {
+    const cached = await storageCpu(true, SECONDS / 2);
+    const uncached = await storageCpu(false, SECONDS / 2);
+    storageRows.push([String(round), cached.toFixed(2), uncached.toFixed(2)]);
+  }
+  table(storageRows);
+  console.log(
+    "CPU ms per upload of the AWS SDK clients for the edge's storage writes (3 S3 puts, 1 SQS send; 4 in flight); " +
+      'the product creates its clients with cached middleware (shared/aws/client-options.ts)',
+  );
 
   // For scale: the Workers (WebAssembly) image path on the same image, one at a time, in this Node process.
   const wasm = new WasmImageProcessor(await loadWasmCodecModulesFromNodeModules());
