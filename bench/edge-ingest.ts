@@ -173,6 +173,13 @@ async function main(): Promise<void> {
     const after = await edgeCpu();
     return [r, cpuMs({ user: after.user - before.user, system: after.system - before.system }) / r.count];
   };
+  const jpegBase64 = Buffer.from(jpeg).toString('base64');
+  /** Sharp alone run inside the idle edge process: its CPU ms per image there. */
+  const edgeSharpAlone = async (concurrency: number): Promise<number> => {
+    edge.send({ alone: { jpeg: jpegBase64, concurrency, seconds: SECONDS } });
+    const [msg] = (await once(edge, 'message')) as [{ aloneMs: number }];
+    return msg.aloneMs;
+  };
   const rows: string[][] = [
     [
       'conc',
@@ -186,6 +193,7 @@ async function main(): Promise<void> {
       'CPU ratio',
       'edge w/o image work',
       'image work in edge',
+      'sharp alone in edge process',
     ],
   ];
   for (const c of CONCURRENCIES) {
@@ -194,6 +202,7 @@ async function main(): Promise<void> {
     const aloneMs = cpuMs(process.cpuUsage(cpuAlone)) / a.count;
     const [e, edgeMs] = await edgeCpuPerUpload(c, upload);
     const [, fixedMs] = await edgeCpuPerUpload(c, uploadNoImageWork);
+    const inEdgeMs = await edgeSharpAlone(c);
     rows.push([
       String(c),
       a.perSecond.toFixed(1),
@@ -206,6 +215,7 @@ async function main(): Promise<void> {
       (edgeMs / aloneMs).toFixed(2),
       fixedMs.toFixed(1),
       (edgeMs - fixedMs).toFixed(1),
+      inEdgeMs.toFixed(1),
     ]);
   }
   table(rows);
@@ -213,7 +223,8 @@ async function main(): Promise<void> {
     'CPU ratio = edge process CPU per accepted upload ÷ sharp-alone CPU per image, same file (goal ≤ 1.15); ' +
       'ratio/s = edge uploads/s ÷ sharp-alone/s (shares the cores with the load generator and the S3/SQS servers); ' +
       'edge w/o image work = the same edge process, CPU per upload when its image step returns a model input prepared ' +
-      'earlier (HTTP, multipart, auth, validation, S3 puts, SQS send); image work in edge = the difference',
+      'earlier (HTTP, multipart, auth, validation, S3 puts, SQS send); image work in edge = the difference; ' +
+      'sharp alone in edge process = sharp alone run inside the edge process while no upload is in flight',
   );
 
   // The model-input PNG: written once by the edge, read once by the worker.
